@@ -1,0 +1,123 @@
+//! The command line, as Airflow and scripts call it. Parsing only: no logic lives here.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// kpi-etl: contact-centre telephony and CRM dumps into a sales-KPI warehouse.
+///
+/// Reads the raw PBX dumps (Asterisk CDR and queue_log, WhatsApp webhooks) and Salesforce exports
+/// of a landing date from object storage, stages them with DataFusion and writes hive-partitioned
+/// Parquet that BigQuery external tables read.
+#[derive(Debug, Parser)]
+#[command(name = "kpi-etl", version, propagate_version = true, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the run failed (unreadable input, storage or model error); nothing was published
+  2  bad usage or configuration
+
+Storage URLs: a local path, file://PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
+az://CONTAINER/PREFIX; credentials from each cloud's standard environment variables
+(AWS_*, e.g. AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible store;
+GOOGLE_APPLICATION_CREDENTIALS; AZURE_STORAGE_*).";
+
+/// Options shared by every command, each also settable from the environment.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Raw landing zone URL.
+    #[arg(long, env = "KPI_ETL_RAW", global = true, value_name = "URL")]
+    pub raw: Option<String>,
+    /// Warehouse URL.
+    #[arg(long, env = "KPI_ETL_WAREHOUSE", global = true, value_name = "URL")]
+    pub warehouse: Option<String>,
+    /// Pipeline configuration file.
+    #[arg(long, env = "KPI_ETL_PIPELINE", global = true, value_name = "FILE", default_value = "pipelines/nightly.toml")]
+    pub pipeline: PathBuf,
+    /// Business timezone: every local date and KPI day is in this zone.
+    #[arg(long, env = "KPI_ETL_TIMEZONE", global = true, value_name = "TZ", default_value = "Europe/Madrid")]
+    pub timezone: Tz,
+    /// Log format: human-readable text, or one JSON object per line (for Airflow).
+    #[arg(long, env = "KPI_ETL_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Process one landing date: read its raw partitions, stage, publish.
+    ///
+    /// Example: kpi-etl run --date 2026-11-26 --raw s3://acme-raw/pbx --warehouse s3://acme-dwh/kpi
+    Run {
+        /// The landing date (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: NaiveDate,
+    },
+    /// Process every landing date of a range in order: the same result as the nightly runs.
+    ///
+    /// Example: kpi-etl backfill --from 2026-11-01 --to 2026-11-26 --raw ./raw --warehouse ./dwh
+    Backfill {
+        /// First landing date (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        /// Last landing date, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+    },
+    /// Write a realistic raw landing zone in the formats of the raw contract.
+    ///
+    /// Deterministic for a seed. Includes the contract's hazards: multi-leg calls, calls across
+    /// midnight, the DST change, late and duplicate rows, non-UTF-8 caller names, edited and
+    /// deleted CRM records, and a few malformed rows.
+    ///
+    /// Example: kpi-etl generate --out ./raw --from 2026-10-19 --to 2026-10-25 --calls-per-day 100000
+    Generate {
+        /// Where to write (a storage URL).
+        #[arg(long, value_name = "URL")]
+        out: String,
+        /// First landing date (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        /// Last landing date, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+        /// Calls per day.
+        #[arg(long, default_value_t = 2000)]
+        calls_per_day: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// The embedded default: generate a week of sample data into ./demo/raw, run the pipeline
+    /// into ./demo/warehouse and print a summary. Nothing to configure.
+    ///
+    /// Example: kpi-etl demo
+    Demo {
+        /// Calls per day of the sample data.
+        #[arg(long, default_value_t = 2000)]
+        calls_per_day: u64,
+        /// Folder for the sample landing zone and warehouse.
+        #[arg(long, default_value = "demo", value_name = "DIR")]
+        dir: PathBuf,
+    },
+}

@@ -1,0 +1,99 @@
+//! What each command does, on top of the library.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use kpi_etl::generate::{GenerateOptions, generate};
+use kpi_etl::run::{RunSummary, Settings, backfill, run_date};
+use kpi_etl::storage::Location;
+
+use super::args::Global;
+use super::summary;
+
+/// The environment variable holding the key of the keyed hash of personal data.
+pub const PII_KEY_ENV: &str = "KPI_ETL_PII_KEY";
+
+/// The fixed key `demo` uses, so that it runs with nothing configured. Never for real data.
+pub const DEMO_PII_KEY: &str = "kpi-etl-demo-key-not-a-secret";
+
+/// The demo week: Monday 2026-10-19 to Sunday 2026-10-25, the Madrid DST fall-back day.
+pub const DEMO_FROM: (i32, u32, u32) = (2026, 10, 19);
+/// Last day of the demo week.
+pub const DEMO_TO: (i32, u32, u32) = (2026, 10, 25);
+
+fn settings(g: &Global, pii_key: Vec<u8>) -> Result<Settings> {
+    let raw = g.raw.clone().context("--raw (or KPI_ETL_RAW) is required")?;
+    let warehouse = g.warehouse.clone().context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    Ok(Settings { raw, warehouse, pipeline: g.pipeline.clone(), timezone: g.timezone, pii_key })
+}
+
+fn pii_key_from_env() -> Result<Vec<u8>> {
+    match std::env::var(PII_KEY_ENV) {
+        Ok(k) if !k.is_empty() => Ok(k.into_bytes()),
+        _ => bail!(
+            "{PII_KEY_ENV} is not set: it is the secret key of the keyed hash that replaces customer \
+             phone numbers in the warehouse. Set it (e.g. from your secrets manager) and run again."
+        ),
+    }
+}
+
+/// `kpi-etl run`.
+pub async fn run(g: &Global, date: NaiveDate) -> Result<()> {
+    let s = settings(g, pii_key_from_env()?)?;
+    let summary = run_date(&s, date).await?;
+    summary::print_run(&summary);
+    Ok(())
+}
+
+/// `kpi-etl backfill`.
+pub async fn backfill_range(g: &Global, from: NaiveDate, to: NaiveDate) -> Result<()> {
+    if from > to {
+        bail!("--from {from} is after --to {to}");
+    }
+    let s = settings(g, pii_key_from_env()?)?;
+    let summaries = backfill(&s, from, to).await?;
+    summaries.iter().for_each(summary::print_run);
+    summary::print_totals(&summaries);
+    Ok(())
+}
+
+/// `kpi-etl generate`.
+pub async fn generate_raw(g: &Global, out: &str, from: NaiveDate, to: NaiveDate, calls_per_day: u64, seed: u64) -> Result<()> {
+    if from > to {
+        bail!("--from {from} is after --to {to}");
+    }
+    let loc = Location::open(out)?;
+    let opts = GenerateOptions { from, to, calls_per_day, seed, timezone: g.timezone };
+    let started = std::time::Instant::now();
+    let s = generate(loc.store.clone(), &loc.prefix, &opts).await?;
+    println!(
+        "generated {} files ({} bytes) in {:.1}s: {} CDR rows, {} queue_log rows, {} WhatsApp envelopes, {} CRM rows, {} malformed rows",
+        s.files, s.bytes, started.elapsed().as_secs_f64(), s.cdr_rows, s.queue_log_rows, s.whatsapp_envelopes, s.crm_rows, s.malformed_rows
+    );
+    Ok(())
+}
+
+/// `kpi-etl demo`.
+pub async fn demo(g: &Global, calls_per_day: u64, dir: &Path) -> Result<()> {
+    let from = NaiveDate::from_ymd_opt(DEMO_FROM.0, DEMO_FROM.1, DEMO_FROM.2).expect("valid date");
+    let to = NaiveDate::from_ymd_opt(DEMO_TO.0, DEMO_TO.1, DEMO_TO.2).expect("valid date");
+    let raw = dir.join("raw");
+    let warehouse = dir.join("warehouse");
+    println!("demo: using the fixed development key for personal data (set {PII_KEY_ENV} for real data)");
+    println!("demo: generating {from}..{to} at {calls_per_day} calls/day into {}", raw.display());
+    generate_raw(g, &raw.to_string_lossy(), from, to, calls_per_day, 42).await?;
+    let s = Settings {
+        raw: raw.to_string_lossy().into_owned(),
+        warehouse: warehouse.to_string_lossy().into_owned(),
+        pipeline: g.pipeline.clone(),
+        timezone: g.timezone,
+        pii_key: DEMO_PII_KEY.as_bytes().to_vec(),
+    };
+    println!("demo: running the nightly pipeline for each day into {}", warehouse.display());
+    let summaries: Vec<RunSummary> = backfill(&s, from, to).await?;
+    summary::print_totals(&summaries);
+    summary::print_tables(&summaries);
+    println!("demo: done. Query the Parquet under {} with any engine (BigQuery, DuckDB, DataFusion).", warehouse.display());
+    Ok(())
+}

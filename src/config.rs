@@ -1,0 +1,109 @@
+//! The pipeline configuration file (`pipelines/nightly.toml`).
+//!
+//! It says where the SQL models are and how the sources are laid out. Settings that change per
+//! run (dates, storage URLs, timezone) are command-line options instead.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// General settings.
+    #[serde(default)]
+    pub pipeline: PipelineSection,
+    /// The Asterisk CDR layout and dialplan contexts.
+    #[serde(default)]
+    pub cdr: CdrSection,
+    /// The folder the file was read from; models are found relative to it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[pipeline]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSection {
+    /// Name shown in run summaries.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Folder of the SQL models, relative to the configuration file.
+    #[serde(default = "default_models")]
+    pub models: String,
+    /// Rows per batch read from raw files.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+}
+
+/// `[cdr]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CdrSection {
+    /// Column layout of Master.csv, in file order.
+    #[serde(default = "default_cdr_columns")]
+    pub columns: Vec<String>,
+    /// Dialplan contexts in which inbound calls arrive.
+    #[serde(default = "default_inbound")]
+    pub inbound_contexts: Vec<String>,
+    /// Dialplan contexts of outbound calls.
+    #[serde(default = "default_outbound")]
+    pub outbound_contexts: Vec<String>,
+}
+
+fn default_name() -> String {
+    "nightly".into()
+}
+fn default_models() -> String {
+    ".".into()
+}
+fn default_batch_size() -> usize {
+    8192
+}
+fn default_cdr_columns() -> Vec<String> {
+    crate::extract::cdr::DEFAULT_COLUMNS.iter().map(|s| s.to_string()).collect()
+}
+fn default_inbound() -> Vec<String> {
+    vec!["from-trunk".into(), "from-pstn".into(), "ext-did".into()]
+}
+fn default_outbound() -> Vec<String> {
+    vec!["from-internal".into()]
+}
+
+impl Default for PipelineSection {
+    fn default() -> Self {
+        Self { name: default_name(), models: default_models(), batch_size: default_batch_size() }
+    }
+}
+
+impl Default for CdrSection {
+    fn default() -> Self {
+        Self {
+            columns: default_cdr_columns(),
+            inbound_contexts: default_inbound(),
+            outbound_contexts: default_outbound(),
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the pipeline file {}", path.display()))?;
+        let mut cfg: PipelineConfig = toml::from_str(&text)
+            .with_context(|| format!("{}: invalid pipeline configuration", path.display()))?;
+        cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if cfg.pipeline.batch_size == 0 {
+            anyhow::bail!("{}: pipeline.batch_size must be positive", path.display());
+        }
+        Ok(cfg)
+    }
+
+    /// The folder holding the SQL models.
+    pub fn models_dir(&self) -> PathBuf {
+        self.base_dir.join(&self.pipeline.models)
+    }
+}

@@ -1,0 +1,108 @@
+//! Publishing a run: moving its staged partition files into place, then the `_SUCCESS` marker.
+//!
+//! Nothing is published until every model of the run has been computed and written to
+//! `<warehouse>/_staging/<run_id>/`. Each partition is then replaced by moving one object onto
+//! another (atomic on every store: a rename on local disk, a copy on S3, GCS and Azure), so a
+//! reader sees the old partition or the new one, never half of one or a row twice. A run that
+//! fails before publishing leaves the published warehouse exactly as it was.
+
+use anyhow::{Context, Result};
+use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
+use serde::Serialize;
+
+use super::writer::{PART_FILE, WrittenTable};
+use crate::storage::{Location, join};
+
+/// The marker written at the warehouse root once a run has published everything.
+pub const SUCCESS_FILE: &str = "_SUCCESS";
+
+/// The content of `_SUCCESS`.
+#[derive(Debug, Serialize)]
+pub struct SuccessMarker<'a> {
+    /// The run that published last.
+    pub run_id: &'a str,
+    /// Its landing date.
+    pub landing_date: String,
+    /// When it finished (UTC, RFC 3339).
+    pub finished_at: String,
+    /// Tables and partitions it replaced.
+    pub published: Vec<PublishedTable>,
+}
+
+/// A table a run published.
+#[derive(Debug, Serialize, Clone)]
+pub struct PublishedTable {
+    /// Table name.
+    pub table: String,
+    /// Partition folders replaced (empty string: the whole unpartitioned table).
+    pub partitions: Vec<String>,
+    /// Rows in those partitions.
+    pub rows: u64,
+}
+
+/// Moves the staged files of `tables` from `staging` into the warehouse root.
+pub async fn publish(
+    wh: &Location,
+    staging: &Path,
+    tables: &[(String, WrittenTable)],
+) -> Result<Vec<PublishedTable>> {
+    let mut out = Vec::new();
+    for (table, written) in tables {
+        for f in &written.files {
+            let rel = if f.partition.is_empty() { format!("{table}/{PART_FILE}") } else { format!("{table}/{}/{PART_FILE}", f.partition) };
+            let from = join(staging, &rel);
+            let to = wh.child(&rel);
+            wh.store
+                .rename(&from, &to)
+                .await
+                .with_context(|| format!("cannot publish {}", wh.show(&to)))?;
+            // Files of an older layout in the same partition would be read twice: remove them.
+            if let Some(dir) = parent(&to) {
+                let stale: Vec<Path> = wh
+                    .store
+                    .list_with_delimiter(Some(&dir))
+                    .await
+                    .map(|l| l.objects.into_iter().map(|o| o.location).collect())
+                    .unwrap_or_default();
+                for p in stale {
+                    if p != to && p.filename().is_some_and(|n| n.ends_with(".parquet")) {
+                        wh.store.delete(&p).await.with_context(|| format!("cannot remove {}", wh.show(&p)))?;
+                    }
+                }
+            }
+        }
+        out.push(PublishedTable {
+            table: table.clone(),
+            partitions: written.files.iter().map(|f| f.partition.clone()).collect(),
+            rows: written.rows(),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the `_SUCCESS` marker.
+pub async fn mark_success(wh: &Location, marker: &SuccessMarker<'_>) -> Result<()> {
+    let body = serde_json::to_vec_pretty(marker)?;
+    let path = wh.child(SUCCESS_FILE);
+    wh.store.put(&path, body.into()).await.with_context(|| format!("cannot write {}", wh.show(&path)))?;
+    Ok(())
+}
+
+/// Deletes everything below `prefix` (a run's staging area).
+pub async fn remove_prefix(wh: &Location, prefix: &Path) -> Result<()> {
+    let paths: Vec<Path> = wh.store.list(Some(prefix)).map_ok(|m| m.location).try_collect().await?;
+    for p in paths {
+        wh.store.delete(&p).await?;
+    }
+    Ok(())
+}
+
+fn parent(p: &Path) -> Option<Path> {
+    let parts: Vec<_> = p.parts().collect();
+    if parts.len() < 2 {
+        return None;
+    }
+    Some(Path::from_iter(parts[..parts.len() - 1].iter().cloned()))
+}

@@ -1,0 +1,257 @@
+//! One nightly run, from a landing date's raw partitions to a published warehouse, and
+//! backfills as the same runs in date order.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, Utc};
+use chrono_tz::Tz;
+use datafusion::arrow::array::{ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use serde::Serialize;
+
+use crate::config::PipelineConfig;
+use crate::extract::{self, RejectSink};
+use crate::load::publish::{self, PublishedTable, SuccessMarker};
+use crate::load::writer::{WrittenTable, write_table};
+use crate::storage::Location;
+use crate::transform::{functions, model, runner::Runner};
+
+/// Everything a run needs besides its date.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Raw landing zone URL.
+    pub raw: String,
+    /// Warehouse URL.
+    pub warehouse: String,
+    /// Pipeline configuration file.
+    pub pipeline: PathBuf,
+    /// Business timezone.
+    pub timezone: Tz,
+    /// Key of the keyed hash that replaces personal data.
+    pub pii_key: Vec<u8>,
+}
+
+/// What one source contributed to a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceSummary {
+    /// Source name.
+    pub source: String,
+    /// Files read.
+    pub files: usize,
+    /// Bytes of those files.
+    pub bytes: u64,
+    /// Rows read.
+    pub rows: u64,
+    /// Rows rejected.
+    pub rejected: u64,
+}
+
+/// What a run did, for the summary line, logs and Airflow.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Unique run id.
+    pub run_id: String,
+    /// Landing date processed.
+    pub landing_date: NaiveDate,
+    /// Per source.
+    pub sources: Vec<SourceSummary>,
+    /// Per table published.
+    pub published: Vec<PublishedTable>,
+    /// Rejected rows in all.
+    pub rejects: u64,
+    /// Things an operator should know (missing partitions, ignored files).
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub millis: u128,
+}
+
+/// The `rejects` table: one row per malformed input row, partitioned by landing date.
+pub const REJECTS_TABLE: &str = "rejects";
+
+/// Runs the pipeline for one landing date and publishes the result.
+pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary> {
+    let started = Instant::now();
+    let config = PipelineConfig::load(&settings.pipeline)?;
+    let raw = Location::open_existing(&settings.raw).context("raw landing zone")?;
+    let wh = Location::open(&settings.warehouse).context("warehouse")?;
+    let run_id = format!("{}_{}", date.format("%Y-%m-%d"), Utc::now().format("%Y%m%dT%H%M%S%3fZ"));
+    tracing::info!(%run_id, raw = %raw.display, warehouse = %wh.display, "run starting");
+
+    let ctx = session();
+    for loc in [&raw, &wh] {
+        ctx.register_object_store(&loc.store_url, loc.store.clone());
+    }
+    functions::register(&ctx, settings.timezone, &settings.pii_key);
+    register_contexts(&ctx, &config)?;
+
+    // Extract: this landing date's partitions only.
+    let sink = RejectSink::new();
+    let sources = extract::sources(&config)?;
+    let mut warnings = Vec::new();
+    let mut listed = BTreeMap::new();
+    for s in &sources {
+        let landing = extract::list_landing(&raw, s, date).await?;
+        if landing.files.is_empty() && !listed.contains_key(&s.dir) {
+            warnings.push(format!("no {} files landed in {}", s.name, landing.partition));
+        }
+        for f in &landing.ignored {
+            warnings.push(format!("ignored {f}: not a {} file", s.name));
+        }
+        extract::register_raw_table(&ctx, &raw, s, &landing, date, &sink, config.pipeline.batch_size)?;
+        listed.insert(s.dir.clone(), landing.files.len());
+    }
+    warnings.dedup();
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+
+    // Transform, writing to the run's staging area.
+    let models = model::load_models(&config.models_dir())?;
+    let mut source_tables: std::collections::BTreeSet<String> = sources.iter().map(|s| s.table.clone()).collect();
+    source_tables.insert(CONTEXTS_TABLE.to_string());
+    let models = model::dependency_order(&models, &source_tables)?;
+    let staging = wh.child(&format!("_staging/{run_id}"));
+    let scratch_dir = tempfile::tempdir().context("cannot create scratch space")?;
+    let scratch = Location::open(&scratch_dir.path().to_string_lossy())?;
+    ctx.register_object_store(&scratch.store_url, scratch.store.clone());
+    let runner = Runner { ctx: &ctx, warehouse: &wh, staging: staging.clone(), scratch: &scratch };
+    let results = match runner.run_all(&models).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = publish::remove_prefix(&wh, &staging).await;
+            return Err(e);
+        }
+    };
+    let mut tables: Vec<(String, WrittenTable)> =
+        results.iter().map(|r| (r.model.clone(), r.written.clone())).collect();
+    tables.push((REJECTS_TABLE.to_string(), write_rejects(&wh, &staging, &sink, date).await?));
+
+    // Load: publish, then mark success.
+    let published = publish::publish(&wh, &staging, &tables).await?;
+    publish::mark_success(
+        &wh,
+        &SuccessMarker {
+            run_id: &run_id,
+            landing_date: date.to_string(),
+            finished_at: Utc::now().to_rfc3339(),
+            published: published.clone(),
+        },
+    )
+    .await?;
+    publish::remove_prefix(&wh, &staging).await?;
+
+    let mut per_source: BTreeMap<String, SourceSummary> = BTreeMap::new();
+    for s in &sources {
+        per_source.insert(s.name.clone(), SourceSummary { source: s.name.clone(), files: 0, bytes: 0, rows: 0, rejected: 0 });
+    }
+    for f in sink.files() {
+        let e = per_source.entry(f.source.clone()).or_insert(SourceSummary { source: f.source.clone(), files: 0, bytes: 0, rows: 0, rejected: 0 });
+        e.files += 1;
+        e.bytes += f.bytes;
+        e.rows += f.rows;
+    }
+    for (source, n) in sink.counts() {
+        if let Some(e) = per_source.get_mut(&source) {
+            e.rejected = n;
+        }
+    }
+    let rejects = sink.rejects().len() as u64;
+    Ok(RunSummary {
+        run_id,
+        landing_date: date,
+        sources: per_source.into_values().collect(),
+        published,
+        rejects,
+        warnings,
+        millis: started.elapsed().as_millis(),
+    })
+}
+
+/// Runs every landing date from `from` to `to` in order, as the nightly runs would.
+pub async fn backfill(settings: &Settings, from: NaiveDate, to: NaiveDate) -> Result<Vec<RunSummary>> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= to {
+        out.push(run_date(settings, d).await.with_context(|| format!("run for {d}"))?);
+        d = d.succ_opt().context("date out of range")?;
+    }
+    Ok(out)
+}
+
+/// The table of dialplan contexts and their direction, from the pipeline file.
+pub const CONTEXTS_TABLE: &str = "pipeline_contexts";
+
+/// Registers `pipeline_contexts (dcontext, direction)` so that models can join on it.
+fn register_contexts(ctx: &SessionContext, config: &PipelineConfig) -> Result<()> {
+    let mut names = Vec::new();
+    let mut dirs = Vec::new();
+    for (list, dir) in [(&config.cdr.inbound_contexts, "inbound"), (&config.cdr.outbound_contexts, "outbound")] {
+        for c in list {
+            names.push(c.clone());
+            dirs.push(dir);
+        }
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("dcontext", DataType::Utf8, false),
+        Field::new("direction", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(dirs))],
+    )?;
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
+    ctx.register_table(CONTEXTS_TABLE, Arc::new(table))?;
+    Ok(())
+}
+
+/// A DataFusion session for one run.
+pub fn session() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .set_bool("datafusion.execution.parquet.pushdown_filters", true);
+    SessionContext::new_with_config(config)
+}
+
+async fn write_rejects(wh: &Location, staging: &object_store::path::Path, sink: &RejectSink, date: NaiveDate) -> Result<WrittenTable> {
+    let rejects = sink.rejects();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("line", DataType::Int64, false),
+        Field::new("column_name", DataType::Utf8, true),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("raw", DataType::Utf8, false),
+        Field::new("dt", DataType::Date32, false),
+    ]));
+    let day = extract::parse::days_since_epoch(date);
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.source.as_str()))),
+        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.file.as_str()))),
+        Arc::new(Int64Array::from_iter_values(rejects.iter().map(|r| r.line as i64))),
+        Arc::new(StringArray::from_iter(rejects.iter().map(|r| r.column.as_deref()))),
+        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.reason.as_str()))),
+        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.raw.as_str()))),
+        Arc::new(Date32Array::from(vec![day; rejects.len()])),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), cols)?;
+    let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter(vec![Ok(batch)]));
+    let mut written = write_table(Box::pin(stream), wh, staging, REJECTS_TABLE, Some("dt")).await?;
+    if written.files.is_empty() {
+        // No rejects: still replace the landing date's partition, so a re-run after a fix
+        // clears the rejects of the failed attempt.
+        let empty = RecordBatch::new_empty(written.file_schema.clone());
+        let path = crate::storage::join(staging, &format!("{REJECTS_TABLE}/{}/{}", crate::load::writer::partition_dir("dt", day), crate::load::writer::PART_FILE));
+        let sink = object_store::buffered::BufWriter::new(wh.store.clone(), path);
+        let mut w = datafusion::parquet::arrow::AsyncArrowWriter::try_new(sink, written.file_schema.clone(), Some(crate::load::writer::writer_properties()))?;
+        w.write(&empty).await?;
+        w.close().await?;
+        written.files.push(crate::load::writer::WrittenFile { partition: crate::load::writer::partition_dir("dt", day), rows: 0 });
+    }
+    Ok(written)
+}

@@ -1,0 +1,151 @@
+//! Object-store locations: one type for every place the pipeline reads or writes.
+//!
+//! A location is given as a URL: a local path, `file://`, `s3://bucket/prefix`,
+//! `gs://bucket/prefix` or `az://container/prefix`. Credentials and endpoints come only from
+//! each cloud's standard environment variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`), read by
+//! `object_store`'s `from_env` builders, so an S3-compatible endpoint works with
+//! `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true`.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use url::Url;
+
+/// A store plus a prefix inside it, with the URL DataFusion knows the store by.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// The object store holding the data.
+    pub store: Arc<dyn ObjectStore>,
+    /// The store's root URL as registered in DataFusion (`file:///`, `s3://bucket`, ...).
+    pub store_url: Url,
+    /// The prefix of this location inside the store.
+    pub prefix: Path,
+    /// The URL as the user wrote it, for messages.
+    pub display: String,
+}
+
+impl Location {
+    /// Opens a location from a URL or local path. A local directory is created if missing.
+    pub fn open(spec: &str) -> Result<Self> {
+        Self::open_inner(spec, true)
+    }
+
+    /// Opens a location that must already exist (for inputs): a missing local directory is an
+    /// error naming it.
+    pub fn open_existing(spec: &str) -> Result<Self> {
+        Self::open_inner(spec, false)
+    }
+
+    fn open_inner(spec: &str, create: bool) -> Result<Self> {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            bail!("empty storage URL");
+        }
+        let has_scheme = spec.contains("://");
+        if !has_scheme || spec.starts_with("file://") {
+            let raw = spec.strip_prefix("file://").unwrap_or(spec);
+            let path = std::path::Path::new(raw);
+            if create {
+                std::fs::create_dir_all(path)
+                    .with_context(|| format!("cannot create directory {}", path.display()))?;
+            } else if !path.is_dir() {
+                bail!("{}: no such directory", path.display());
+            }
+            let abs = std::fs::canonicalize(path)
+                .with_context(|| format!("cannot resolve {}", path.display()))?;
+            let prefix = Path::from_filesystem_path(&abs)
+                .with_context(|| format!("not a valid path: {}", abs.display()))?;
+            return Ok(Self {
+                store: Arc::new(LocalFileSystem::new()),
+                store_url: Url::parse("file:///").expect("static URL"),
+                prefix,
+                display: spec.to_string(),
+            });
+        }
+        let url = Url::parse(spec).with_context(|| format!("not a storage URL: {spec}"))?;
+        let bucket = url
+            .host_str()
+            .with_context(|| format!("{spec}: the URL names no bucket or container"))?;
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "s3" | "s3a" => Arc::new(
+                AmazonS3Builder::from_env()
+                    .with_url(spec)
+                    .with_retry(retry_config())
+                    .build()
+                    .with_context(|| format!("cannot open {spec}"))?,
+            ),
+            "gs" => Arc::new(
+                GoogleCloudStorageBuilder::from_env()
+                    .with_url(spec)
+                    .with_retry(retry_config())
+                    .build()
+                    .with_context(|| format!("cannot open {spec}"))?,
+            ),
+            "az" | "abfs" | "abfss" | "azure" => Arc::new(
+                MicrosoftAzureBuilder::from_env()
+                    .with_url(spec)
+                    .with_retry(retry_config())
+                    .build()
+                    .with_context(|| format!("cannot open {spec}"))?,
+            ),
+            other => bail!("{spec}: unsupported scheme {other}:// (use a path, file://, s3://, gs:// or az://)"),
+        };
+        let store_url = Url::parse(&format!("{}://{}", url.scheme(), bucket))
+            .with_context(|| format!("cannot build the store URL of {spec}"))?;
+        Ok(Self {
+            store,
+            store_url,
+            prefix: Path::from(url.path().trim_matches('/')),
+            display: spec.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// A path below this location, from `/`-separated parts.
+    pub fn child(&self, rel: &str) -> Path {
+        join(&self.prefix, rel)
+    }
+
+    /// The full URL of a path of this location's store, as DataFusion's listing tables want it.
+    pub fn url_of(&self, path: &Path) -> String {
+        let base = self.store_url.as_str().trim_end_matches('/');
+        format!("{base}/{path}")
+    }
+
+    /// How a path of this store is shown to a person: the location's URL plus the relative part.
+    pub fn show(&self, path: &Path) -> String {
+        let full = path.as_ref();
+        let pre = self.prefix.as_ref();
+        match full.strip_prefix(pre) {
+            Some(rest) => format!("{}/{}", self.display.trim_end_matches('/'), rest.trim_start_matches('/')),
+            None => self.url_of(path),
+        }
+    }
+}
+
+/// Joins a relative `/`-separated path onto a prefix.
+pub fn join(prefix: &Path, rel: &str) -> Path {
+    let mut out = prefix.clone();
+    for part in rel.split('/').filter(|p| !p.is_empty()) {
+        out = out.join(part);
+    }
+    out
+}
+
+/// Retries with exponential backoff, bounded in time, for every cloud store.
+pub fn retry_config() -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        backoff: object_store::BackoffConfig {
+            init_backoff: std::time::Duration::from_millis(100),
+            max_backoff: std::time::Duration::from_secs(15),
+            base: 2.0,
+        },
+        max_retries: 10,
+        retry_timeout: std::time::Duration::from_secs(180),
+    }
+}

@@ -1,0 +1,6 @@
+//! Transform: SQL models run by DataFusion, with the functions they need.
+
+pub mod functions;
+pub mod model;
+pub mod phone;
+pub mod runner;

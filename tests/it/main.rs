@@ -1,0 +1,8 @@
+//! The one integration test binary (each test binary links all of DataFusion).
+
+mod common;
+mod dst;
+mod formats;
+mod phone;
+mod pipeline;
+mod readers;
