@@ -97,7 +97,7 @@ impl FormatReader for CdrReader {
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(input);
+            .from_reader(crate::extract::open::CrlfToLf::new(input));
         let mut out = BatchBuilder::new(self.schema.clone());
         let mut record = csv::ByteRecord::new();
         let mut row = vec![Value::Null; FIELDS.len() + 2];

@@ -317,7 +317,7 @@ impl PartitionStream for FilePartition {
                     let _ = tx.blocking_send(Ok(batch));
                     Ok(())
                 };
-                let rows = reader.read(input, &ctx, &mut emit)?;
+                let rows = reader.read(input.into_reader(), &ctx, &mut emit)?;
                 ctx.sink.file_done(&ctx.source, &ctx.file, bytes, rows);
                 Ok(())
             })

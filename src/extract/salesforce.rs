@@ -255,7 +255,7 @@ impl FormatReader for SalesforceReader {
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(input);
+            .from_reader(crate::extract::open::CrlfToLf::new(input));
         let mut record = csv::ByteRecord::new();
         match csv.read_byte_record(&mut record) {
             Ok(true) => {}

@@ -111,10 +111,10 @@ async fn parquet_types_are_the_ones_bigquery_reads() {
     };
     let cdr = check("stg_cdr/dt=2026-10-25/part-00000.parquet");
     let started = cdr.iter().find(|(n, _, _)| n == "started_at").unwrap();
-    assert!(started.1.contains("Timestamp { is_adjusted_to_u_t_c: true, unit: MICROS"), "{started:?}");
+    assert!(started.1.contains("is_adjusted_to_u_t_c: true, unit: MICROS"), "{started:?}");
     let opp = check("stg_crm_opportunities/part-00000.parquet");
     let amount = opp.iter().find(|(n, _, _)| n == "amount").unwrap();
-    assert!(amount.1.contains("Decimal { scale: 2, precision: 18 }"), "{amount:?}");
+    assert!(amount.1.contains("scale: 2, precision: 18"), "{amount:?}");
     let close = opp.iter().find(|(n, _, _)| n == "close_date").unwrap();
     assert!(close.1.contains("Date"), "{close:?}");
 }
