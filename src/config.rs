@@ -36,6 +36,9 @@ pub struct PipelineSection {
     /// Rows per batch read from raw files.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
+    /// Memory DataFusion may use before sorts and aggregations spill to local disk, in MiB.
+    #[serde(default = "default_memory_limit_mb")]
+    pub memory_limit_mb: usize,
 }
 
 /// `[cdr]`.
@@ -62,6 +65,9 @@ fn default_models() -> String {
 fn default_batch_size() -> usize {
     8192
 }
+fn default_memory_limit_mb() -> usize {
+    4096
+}
 fn default_cdr_columns() -> Vec<String> {
     crate::extract::cdr::DEFAULT_COLUMNS.iter().map(|s| s.to_string()).collect()
 }
@@ -74,7 +80,12 @@ fn default_outbound() -> Vec<String> {
 
 impl Default for PipelineSection {
     fn default() -> Self {
-        Self { name: default_name(), models: default_models(), batch_size: default_batch_size() }
+        Self {
+            name: default_name(),
+            models: default_models(),
+            batch_size: default_batch_size(),
+            memory_limit_mb: default_memory_limit_mb(),
+        }
     }
 }
 
@@ -88,7 +99,30 @@ impl Default for CdrSection {
     }
 }
 
+include!(concat!(env!("OUT_DIR"), "/embedded_pipeline.rs"));
+
+/// The default pipeline file, relative to the working directory.
+pub const DEFAULT_PIPELINE: &str = "pipelines/nightly.toml";
+
 impl PipelineConfig {
+    /// Loads `path`; when it is the default path and does not exist (only the binary was
+    /// deployed), loads the pipeline embedded in the binary at build time instead.
+    pub fn load_or_embedded(path: &Path) -> Result<Self> {
+        if path.exists() || path != Path::new(DEFAULT_PIPELINE) {
+            return Self::load(path);
+        }
+        let dir = std::env::temp_dir().join(format!("kpi-etl-pipeline-{}", std::process::id()));
+        for (rel, content) in EMBEDDED_PIPELINE {
+            let p = dir.join(rel);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&p, content)?;
+        }
+        tracing::info!(dir = %dir.display(), "{DEFAULT_PIPELINE} not found: using the pipeline embedded in the binary");
+        Self::load(&dir.join("nightly.toml"))
+    }
+
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)

@@ -15,7 +15,7 @@
 pub mod config;
 pub mod error;
 pub mod extract;
-// pub mod generate;
+pub mod generate;
 pub mod load;
 pub mod run;
 pub mod storage;

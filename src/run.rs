@@ -77,13 +77,13 @@ pub const REJECTS_TABLE: &str = "rejects";
 /// Runs the pipeline for one landing date and publishes the result.
 pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary> {
     let started = Instant::now();
-    let config = PipelineConfig::load(&settings.pipeline)?;
+    let config = PipelineConfig::load_or_embedded(&settings.pipeline)?;
     let raw = Location::open_existing(&settings.raw).context("raw landing zone")?;
     let wh = Location::open(&settings.warehouse).context("warehouse")?;
     let run_id = format!("{}_{}", date.format("%Y-%m-%d"), Utc::now().format("%Y%m%dT%H%M%S%3fZ"));
     tracing::info!(%run_id, raw = %raw.display, warehouse = %wh.display, "run starting");
 
-    let ctx = session();
+    let ctx = session(config.pipeline.memory_limit_mb)?;
     for loc in [&raw, &wh] {
         ctx.register_object_store(&loc.store_url, loc.store.clone());
     }
@@ -210,12 +210,16 @@ fn register_contexts(ctx: &SessionContext, config: &PipelineConfig) -> Result<()
     Ok(())
 }
 
-/// A DataFusion session for one run.
-pub fn session() -> SessionContext {
+/// A DataFusion session for one run: sorts and aggregations spill to local disk past
+/// `memory_limit_mb`, so a day of millions of calls runs in bounded memory.
+pub fn session(memory_limit_mb: usize) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true);
-    SessionContext::new_with_config(config)
+    let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+        .with_memory_limit(memory_limit_mb * 1024 * 1024, 1.0)
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
 async fn write_rejects(wh: &Location, staging: &object_store::path::Path, sink: &RejectSink, date: NaiveDate) -> Result<WrittenTable> {

@@ -125,7 +125,14 @@ pub fn encode(row: &CdrRow<'_>, lc: &mut LocalClock, out: &mut Vec<u8>, corrupti
     } else {
         let _ = write!(out, ",{duration},{billsec},");
     }
-    for f in [row.disposition, row.amaflags, row.uniqueid, row.userfield, "", row.linkedid] {
+    for f in [
+        row.disposition,
+        row.amaflags,
+        row.uniqueid,
+        row.userfield,
+        "",
+        row.linkedid,
+    ] {
         quoted(out, f.as_bytes());
         out.push(b',');
     }

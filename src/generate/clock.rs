@@ -19,7 +19,9 @@ pub const HOUR_WEIGHT: [f64; 24] = [
 
 /// UTC offset (seconds) of `tz` at the instant `epoch`.
 pub fn offset_at(tz: Tz, epoch: i64) -> i64 {
-    let utc = DateTime::from_timestamp(epoch, 0).unwrap_or_default().naive_utc();
+    let utc = DateTime::from_timestamp(epoch, 0)
+        .unwrap_or_default()
+        .naive_utc();
     tz.offset_from_utc_datetime(&utc).fix().local_minus_utc() as i64
 }
 
@@ -99,7 +101,12 @@ impl DayClock {
             let into_hour = (t + off).rem_euclid(3600);
             let len = (3600 - into_hour).min(end - t);
             let local_hour = ((t + off).rem_euclid(86_400) / 3600) as u32;
-            chunks.push(Chunk { start: t, len, local_hour, repeated: false });
+            chunks.push(Chunk {
+                start: t,
+                len,
+                local_hour,
+                repeated: false,
+            });
             t += len;
         }
         let hours: Vec<u32> = chunks.iter().map(|c| c.local_hour).collect();
@@ -114,14 +121,24 @@ impl DayClock {
                 acc
             })
             .collect();
-        DayClock { tz, date, start, end, chunks, cumulative }
+        DayClock {
+            tz,
+            date,
+            start,
+            end,
+            chunks,
+            cumulative,
+        }
     }
 
     /// A random instant of the day following the hourly profile.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> i64 {
         let total = *self.cumulative.last().unwrap_or(&1.0);
         let u = rng.random::<f64>() * total;
-        let i = self.cumulative.partition_point(|&c| c <= u).min(self.chunks.len() - 1);
+        let i = self
+            .cumulative
+            .partition_point(|&c| c <= u)
+            .min(self.chunks.len() - 1);
         let c = self.chunks[i];
         c.start + rng.random_range(0..c.len.max(1))
     }
@@ -159,7 +176,11 @@ pub struct LocalClock {
 impl LocalClock {
     /// A formatter for `tz`.
     pub fn new(tz: Tz) -> LocalClock {
-        LocalClock { tz, bucket: i64::MIN, offset: 0 }
+        LocalClock {
+            tz,
+            bucket: i64::MIN,
+            offset: 0,
+        }
     }
 
     /// Offset in seconds at `epoch`.

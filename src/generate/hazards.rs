@@ -11,7 +11,11 @@ use super::clock::{DayClock, LocalClock};
 
 /// Malformed CDR rows per day for a volume of `calls_per_day`.
 pub fn malformed_cdr_per_day(calls_per_day: u64) -> usize {
-    if calls_per_day == 0 { 0 } else { 3 + (calls_per_day / 100_000) as usize }
+    if calls_per_day == 0 {
+        0
+    } else {
+        3 + (calls_per_day / 100_000) as usize
+    }
 }
 
 /// `k` sorted insertion positions in `0..=n`.

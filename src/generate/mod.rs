@@ -114,12 +114,28 @@ pub async fn generate(
         let clock = clock::DayClock::new(opts.timezone, day);
         let mut seeds = Vec::new();
         pbx::write_day(
-            &store, root, &world, &clock, day_index, opts, &mut carry, &mut seeds, &mut summary,
+            &store,
+            root,
+            &world,
+            &clock,
+            day_index,
+            opts,
+            &mut carry,
+            &mut seeds,
+            &mut summary,
         )
         .await
         .with_context(|| format!("generating PBX data for {day}"))?;
         whatsapp::write_day(
-            &store, root, &world, &clock, day_index, opts, &mut carry, &mut seeds, &mut summary,
+            &store,
+            root,
+            &world,
+            &clock,
+            day_index,
+            opts,
+            &mut carry,
+            &mut seeds,
+            &mut summary,
         )
         .await
         .with_context(|| format!("generating WhatsApp data for {day}"))?;
@@ -187,6 +203,9 @@ mod tests {
         assert!(a == b, "same seed must give identical files");
         let (_, c) = snapshot(8).await;
         assert!(a != c, "another seed must give other files");
-        assert!(a.iter().any(|(p, _)| p.ends_with("dt=2026-10-25/Master.csv")));
+        assert!(
+            a.iter()
+                .any(|(p, _)| p.ends_with("dt=2026-10-25/Master.csv"))
+        );
     }
 }

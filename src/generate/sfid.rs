@@ -41,9 +41,9 @@ impl SfId {
 
     /// A stable numeric key of the Id, for deterministic per-record decisions.
     pub fn key(&self) -> u64 {
-        self.0
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, &c| (h ^ c as u64).wrapping_mul(0x100_0000_01b3))
+        self.0.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+            (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
+        })
     }
 }
 
@@ -111,8 +111,14 @@ mod tests {
     fn checksum_matches_salesforce() {
         let id = SfId::parse("001Ec00000FzlUd").unwrap();
         assert_eq!(id.id18(), "001Ec00000FzlUdIAJ");
-        assert_eq!(SfId::parse("005Ec000004o8yHIAQ").unwrap().id18(), "005Ec000004o8yHIAQ");
-        assert_eq!(SfId::parse("00QEc00000BBaeXMAT").unwrap().id18(), "00QEc00000BBaeXMAT");
+        assert_eq!(
+            SfId::parse("005Ec000004o8yHIAQ").unwrap().id18(),
+            "005Ec000004o8yHIAQ"
+        );
+        assert_eq!(
+            SfId::parse("00QEc00000BBaeXMAT").unwrap().id18(),
+            "00QEc00000BBaeXMAT"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub const CHUNK: usize = 4 << 20;
 pub fn join(root: &Path, parts: &[&str]) -> Path {
     let mut p = root.clone();
     for part in parts {
-        p = p.child(*part);
+        p = p.join(*part);
     }
     p
 }

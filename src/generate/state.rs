@@ -17,7 +17,9 @@ pub struct Bitset {
 impl Bitset {
     /// `n` cleared bits.
     pub fn new(n: u64) -> Bitset {
-        Bitset { words: vec![0; (n as usize).div_ceil(64)] }
+        Bitset {
+            words: vec![0; (n as usize).div_ceil(64)],
+        }
     }
 
     /// Sets bit `i`; returns whether it was already set.

@@ -118,9 +118,30 @@ const AGENTS: [(&str, &str); 20] = [
 
 /// Customer first names (some with accents, which become Latin-1 bytes in some CDR `clid`s).
 pub const FIRST: [&str; 24] = [
-    "José", "María", "Antonio", "Carmen", "Juan", "Ana", "Francisco", "Isabel", "Jesús", "Laura",
-    "Ramón", "Cristina", "Andrés", "Marta", "Raúl", "Pilar", "Íñigo", "Nerea", "Óscar", "Rocío",
-    "Pedro", "Elena", "Luis", "Begoña",
+    "José",
+    "María",
+    "Antonio",
+    "Carmen",
+    "Juan",
+    "Ana",
+    "Francisco",
+    "Isabel",
+    "Jesús",
+    "Laura",
+    "Ramón",
+    "Cristina",
+    "Andrés",
+    "Marta",
+    "Raúl",
+    "Pilar",
+    "Íñigo",
+    "Nerea",
+    "Óscar",
+    "Rocío",
+    "Pedro",
+    "Elena",
+    "Luis",
+    "Begoña",
 ];
 
 /// Customer last names.
@@ -305,9 +326,21 @@ impl World {
         let mut retencion = ag(16..20);
         retencion.extend([Member::Agent(0), Member::Agent(1)]);
         let queues = vec![
-            Queue { name: "ventas", members: ag(0..8), timeout: 120 },
-            Queue { name: "soporte", members: soporte, timeout: 120 },
-            Queue { name: "retencion", members: retencion, timeout: 90 },
+            Queue {
+                name: "ventas",
+                members: ag(0..8),
+                timeout: 120,
+            },
+            Queue {
+                name: "soporte",
+                members: soporte,
+                timeout: 120,
+            },
+            Queue {
+                name: "retencion",
+                members: retencion,
+                timeout: 90,
+            },
             Queue {
                 name: "whatsapp",
                 members: [2, 3, 4, 9, 10, 6].into_iter().map(Member::Agent).collect(),
@@ -315,15 +348,51 @@ impl World {
             },
         ];
         let dids = vec![
-            Did { national: "911234567", queue: 0, weight: 20 },
-            Did { national: "931234567", queue: 1, weight: 12 },
-            Did { national: "612000111", queue: 0, weight: 5 },
-            Did { national: "900123456", queue: 0, weight: 25 },
-            Did { national: "800123456", queue: 1, weight: 8 },
-            Did { national: "901123456", queue: 1, weight: 8 },
-            Did { national: "902123456", queue: 2, weight: 10 },
-            Did { national: "806123456", queue: 2, weight: 3 },
-            Did { national: "807123456", queue: 1, weight: 3 },
+            Did {
+                national: "911234567",
+                queue: 0,
+                weight: 20,
+            },
+            Did {
+                national: "931234567",
+                queue: 1,
+                weight: 12,
+            },
+            Did {
+                national: "612000111",
+                queue: 0,
+                weight: 5,
+            },
+            Did {
+                national: "900123456",
+                queue: 0,
+                weight: 25,
+            },
+            Did {
+                national: "800123456",
+                queue: 1,
+                weight: 8,
+            },
+            Did {
+                national: "901123456",
+                queue: 1,
+                weight: 8,
+            },
+            Did {
+                national: "902123456",
+                queue: 2,
+                weight: 10,
+            },
+            Did {
+                national: "806123456",
+                queue: 2,
+                weight: 3,
+            },
+            Did {
+                national: "807123456",
+                queue: 1,
+                weight: 3,
+            },
         ];
         World {
             tz,
@@ -367,8 +436,11 @@ impl World {
         k: usize,
         rng: &mut R,
     ) -> Vec<(u32, Option<usize>)> {
-        let mut all: Vec<(u32, Option<usize>)> =
-            self.queues[q].members.iter().filter_map(|&m| self.member_at(m, t)).collect();
+        let mut all: Vec<(u32, Option<usize>)> = self.queues[q]
+            .members
+            .iter()
+            .filter_map(|&m| self.member_at(m, t))
+            .collect();
         let k = k.min(all.len());
         for i in 0..k {
             let j = rng.random_range(i..all.len());

@@ -87,8 +87,12 @@ impl Runner<'_> {
         };
         let old_name = format!("__old_{}", m.name);
         let published = self.warehouse.child(&m.name);
-        let has_old = exists(self.warehouse, &published).await?
-            && self.register_listing(&old_name, self.warehouse, &published, partition, Some(file_schema.clone())).await.is_ok();
+        let has_old = exists(self.warehouse, &published).await?;
+        if has_old {
+            self.register_listing(&old_name, self.warehouse, &published, partition, Some(file_schema.clone()))
+                .await
+                .with_context(|| format!("cannot read the published table {}", self.warehouse.show(&published)))?;
+        }
 
         // 3. The content to write.
         let in_list = |p: &str| {

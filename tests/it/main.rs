@@ -1,5 +1,6 @@
 //! The one integration test binary (each test binary links all of DataFusion).
 
+mod cli;
 mod common;
 mod dst;
 mod formats;
