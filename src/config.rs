@@ -69,7 +69,10 @@ fn default_memory_limit_mb() -> usize {
     4096
 }
 fn default_cdr_columns() -> Vec<String> {
-    crate::extract::cdr::DEFAULT_COLUMNS.iter().map(|s| s.to_string()).collect()
+    crate::extract::cdr::DEFAULT_COLUMNS
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 fn default_inbound() -> Vec<String> {
     vec!["from-trunk".into(), "from-pstn".into(), "ext-did".into()]

@@ -11,22 +11,35 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
             let _ = e.print();
             std::process::exit(code);
         }
     };
     init_logging(cli.global.log_format);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let outcome = runtime.block_on(async {
         let g = &cli.global;
         match &cli.command {
             Command::Run { date } => cli::commands::run(g, *date).await,
             Command::Backfill { from, to } => cli::commands::backfill_range(g, *from, *to).await,
-            Command::Generate { out, from, to, calls_per_day, seed } => {
-                cli::commands::generate_raw(g, out, *from, *to, *calls_per_day, *seed).await
+            Command::Generate {
+                out,
+                from,
+                to,
+                calls_per_day,
+                seed,
+            } => cli::commands::generate_raw(g, out, *from, *to, *calls_per_day, *seed).await,
+            Command::Demo { calls_per_day, dir } => {
+                cli::commands::demo(g, *calls_per_day, dir).await
             }
-            Command::Demo { calls_per_day, dir } => cli::commands::demo(g, *calls_per_day, dir).await,
         }
     });
     if let Err(e) = outcome {
@@ -38,7 +51,9 @@ fn main() {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KPI_ETL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -80,7 +80,11 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
     let config = PipelineConfig::load_or_embedded(&settings.pipeline)?;
     let raw = Location::open_existing(&settings.raw).context("raw landing zone")?;
     let wh = Location::open(&settings.warehouse).context("warehouse")?;
-    let run_id = format!("{}_{}", date.format("%Y-%m-%d"), Utc::now().format("%Y%m%dT%H%M%S%3fZ"));
+    let run_id = format!(
+        "{}_{}",
+        date.format("%Y-%m-%d"),
+        Utc::now().format("%Y%m%dT%H%M%S%3fZ")
+    );
     tracing::info!(%run_id, raw = %raw.display, warehouse = %wh.display, "run starting");
 
     let ctx = session(config.pipeline.memory_limit_mb)?;
@@ -98,12 +102,23 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
     for s in &sources {
         let landing = extract::list_landing(&raw, s, date).await?;
         if landing.files.is_empty() && !listed.contains_key(&s.dir) {
-            warnings.push(format!("no {} files landed in {}", s.name, landing.partition));
+            warnings.push(format!(
+                "no {} files landed in {}",
+                s.name, landing.partition
+            ));
         }
         for f in &landing.ignored {
             warnings.push(format!("ignored {f}: not a {} file", s.name));
         }
-        extract::register_raw_table(&ctx, &raw, s, &landing, date, &sink, config.pipeline.batch_size)?;
+        extract::register_raw_table(
+            &ctx,
+            &raw,
+            s,
+            &landing,
+            date,
+            &sink,
+            config.pipeline.batch_size,
+        )?;
         listed.insert(s.dir.clone(), landing.files.len());
     }
     warnings.dedup();
@@ -113,14 +128,20 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
 
     // Transform, writing to the run's staging area.
     let models = model::load_models(&config.models_dir())?;
-    let mut source_tables: std::collections::BTreeSet<String> = sources.iter().map(|s| s.table.clone()).collect();
+    let mut source_tables: std::collections::BTreeSet<String> =
+        sources.iter().map(|s| s.table.clone()).collect();
     source_tables.insert(CONTEXTS_TABLE.to_string());
     let models = model::dependency_order(&models, &source_tables)?;
     let staging = wh.child(&format!("_staging/{run_id}"));
     let scratch_dir = tempfile::tempdir().context("cannot create scratch space")?;
     let scratch = Location::open(&scratch_dir.path().to_string_lossy())?;
     ctx.register_object_store(&scratch.store_url, scratch.store.clone());
-    let runner = Runner { ctx: &ctx, warehouse: &wh, staging: staging.clone(), scratch: &scratch };
+    let runner = Runner {
+        ctx: &ctx,
+        warehouse: &wh,
+        staging: staging.clone(),
+        scratch: &scratch,
+    };
     let results = match runner.run_all(&models).await {
         Ok(r) => r,
         Err(e) => {
@@ -128,9 +149,14 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
             return Err(e);
         }
     };
-    let mut tables: Vec<(String, WrittenTable)> =
-        results.iter().map(|r| (r.model.clone(), r.written.clone())).collect();
-    tables.push((REJECTS_TABLE.to_string(), write_rejects(&wh, &staging, &sink, date).await?));
+    let mut tables: Vec<(String, WrittenTable)> = results
+        .iter()
+        .map(|r| (r.model.clone(), r.written.clone()))
+        .collect();
+    tables.push((
+        REJECTS_TABLE.to_string(),
+        write_rejects(&wh, &staging, &sink, date).await?,
+    ));
 
     // Load: publish, then mark success.
     let published = publish::publish(&wh, &staging, &tables).await?;
@@ -148,10 +174,25 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
 
     let mut per_source: BTreeMap<String, SourceSummary> = BTreeMap::new();
     for s in &sources {
-        per_source.insert(s.name.clone(), SourceSummary { source: s.name.clone(), files: 0, bytes: 0, rows: 0, rejected: 0 });
+        per_source.insert(
+            s.name.clone(),
+            SourceSummary {
+                source: s.name.clone(),
+                files: 0,
+                bytes: 0,
+                rows: 0,
+                rejected: 0,
+            },
+        );
     }
     for f in sink.files() {
-        let e = per_source.entry(f.source.clone()).or_insert(SourceSummary { source: f.source.clone(), files: 0, bytes: 0, rows: 0, rejected: 0 });
+        let e = per_source.entry(f.source.clone()).or_insert(SourceSummary {
+            source: f.source.clone(),
+            files: 0,
+            bytes: 0,
+            rows: 0,
+            rejected: 0,
+        });
         e.files += 1;
         e.bytes += f.bytes;
         e.rows += f.rows;
@@ -174,11 +215,19 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
 }
 
 /// Runs every landing date from `from` to `to` in order, as the nightly runs would.
-pub async fn backfill(settings: &Settings, from: NaiveDate, to: NaiveDate) -> Result<Vec<RunSummary>> {
+pub async fn backfill(
+    settings: &Settings,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<RunSummary>> {
     let mut out = Vec::new();
     let mut d = from;
     while d <= to {
-        out.push(run_date(settings, d).await.with_context(|| format!("run for {d}"))?);
+        out.push(
+            run_date(settings, d)
+                .await
+                .with_context(|| format!("run for {d}"))?,
+        );
         d = d.succ_opt().context("date out of range")?;
     }
     Ok(out)
@@ -191,7 +240,10 @@ pub const CONTEXTS_TABLE: &str = "pipeline_contexts";
 fn register_contexts(ctx: &SessionContext, config: &PipelineConfig) -> Result<()> {
     let mut names = Vec::new();
     let mut dirs = Vec::new();
-    for (list, dir) in [(&config.cdr.inbound_contexts, "inbound"), (&config.cdr.outbound_contexts, "outbound")] {
+    for (list, dir) in [
+        (&config.cdr.inbound_contexts, "inbound"),
+        (&config.cdr.outbound_contexts, "outbound"),
+    ] {
         for c in list {
             names.push(c.clone());
             dirs.push(dir);
@@ -203,7 +255,10 @@ fn register_contexts(ctx: &SessionContext, config: &PipelineConfig) -> Result<()
     ]));
     let batch = RecordBatch::try_new(
         schema.clone(),
-        vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(dirs))],
+        vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(StringArray::from(dirs)),
+        ],
     )?;
     let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
     ctx.register_table(CONTEXTS_TABLE, Arc::new(table))?;
@@ -222,7 +277,12 @@ pub fn session(memory_limit_mb: usize) -> Result<SessionContext> {
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
-async fn write_rejects(wh: &Location, staging: &object_store::path::Path, sink: &RejectSink, date: NaiveDate) -> Result<WrittenTable> {
+async fn write_rejects(
+    wh: &Location,
+    staging: &object_store::path::Path,
+    sink: &RejectSink,
+    date: NaiveDate,
+) -> Result<WrittenTable> {
     let rejects = sink.rejects();
     let schema = Arc::new(Schema::new(vec![
         Field::new("source", DataType::Utf8, false),
@@ -235,12 +295,24 @@ async fn write_rejects(wh: &Location, staging: &object_store::path::Path, sink: 
     ]));
     let day = extract::parse::days_since_epoch(date);
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.source.as_str()))),
-        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.file.as_str()))),
-        Arc::new(Int64Array::from_iter_values(rejects.iter().map(|r| r.line as i64))),
-        Arc::new(StringArray::from_iter(rejects.iter().map(|r| r.column.as_deref()))),
-        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.reason.as_str()))),
-        Arc::new(StringArray::from_iter_values(rejects.iter().map(|r| r.raw.as_str()))),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.source.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.file.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            rejects.iter().map(|r| r.line as i64),
+        )),
+        Arc::new(StringArray::from_iter(
+            rejects.iter().map(|r| r.column.as_deref()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.reason.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| r.raw.as_str()),
+        )),
         Arc::new(Date32Array::from(vec![day; rejects.len()])),
     ];
     let batch = RecordBatch::try_new(schema.clone(), cols)?;
@@ -250,12 +322,86 @@ async fn write_rejects(wh: &Location, staging: &object_store::path::Path, sink: 
         // No rejects: still replace the landing date's partition, so a re-run after a fix
         // clears the rejects of the failed attempt.
         let empty = RecordBatch::new_empty(written.file_schema.clone());
-        let path = crate::storage::join(staging, &format!("{REJECTS_TABLE}/{}/{}", crate::load::writer::partition_dir("dt", day), crate::load::writer::PART_FILE));
+        let path = crate::storage::join(
+            staging,
+            &format!(
+                "{REJECTS_TABLE}/{}/{}",
+                crate::load::writer::partition_dir("dt", day),
+                crate::load::writer::PART_FILE
+            ),
+        );
         let sink = object_store::buffered::BufWriter::new(wh.store.clone(), path);
-        let mut w = datafusion::parquet::arrow::AsyncArrowWriter::try_new(sink, written.file_schema.clone(), Some(crate::load::writer::writer_properties()))?;
+        let mut w = datafusion::parquet::arrow::AsyncArrowWriter::try_new(
+            sink,
+            written.file_schema.clone(),
+            Some(crate::load::writer::writer_properties()),
+        )?;
         w.write(&empty).await?;
         w.close().await?;
-        written.files.push(crate::load::writer::WrittenFile { partition: crate::load::writer::partition_dir("dt", day), rows: 0 });
+        written.files.push(crate::load::writer::WrittenFile {
+            partition: crate::load::writer::partition_dir("dt", day),
+            rows: 0,
+        });
     }
     Ok(written)
+}
+
+/// A published table as found in the warehouse.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableCount {
+    /// Table name.
+    pub table: String,
+    /// Partition folders (0 for an unpartitioned table).
+    pub partitions: usize,
+    /// Rows in all its files.
+    pub rows: u64,
+}
+
+/// Counts the partitions and rows of every table published in `warehouse`.
+pub async fn warehouse_counts(warehouse: &str) -> Result<Vec<TableCount>> {
+    use futures::TryStreamExt;
+    let wh = Location::open_existing(warehouse)?;
+    let files: Vec<object_store::ObjectMeta> =
+        wh.store.list(Some(&wh.prefix)).try_collect().await?;
+    let mut tables: BTreeMap<String, (std::collections::BTreeSet<String>, Option<String>)> =
+        BTreeMap::new();
+    for f in &files {
+        let rel: Vec<String> = f
+            .location
+            .prefix_match(&wh.prefix)
+            .map(|p| p.map(|x| x.as_ref().to_string()).collect())
+            .unwrap_or_default();
+        if rel.len() < 2
+            || rel[0].starts_with('_')
+            || !rel.last().is_some_and(|n| n.ends_with(".parquet"))
+        {
+            continue;
+        }
+        let e = tables.entry(rel[0].clone()).or_default();
+        if rel.len() == 3 {
+            e.0.insert(rel[1].clone());
+            e.1 = rel[1].split_once('=').map(|(k, _)| k.to_string());
+        }
+    }
+    let ctx = SessionContext::new();
+    ctx.register_object_store(&wh.store_url, wh.store.clone());
+    let mut out = Vec::new();
+    for (table, (parts, key)) in tables {
+        let t = crate::transform::runner::listing_table(
+            &ctx,
+            &wh,
+            &wh.child(&table),
+            key.as_deref(),
+            None,
+        )
+        .await?;
+        let df = ctx.read_table(Arc::new(t))?;
+        let rows = df.count().await? as u64;
+        out.push(TableCount {
+            table,
+            partitions: parts.len(),
+            rows,
+        });
+    }
+    Ok(out)
 }

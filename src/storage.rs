@@ -94,7 +94,9 @@ impl Location {
                     .build()
                     .with_context(|| format!("cannot open {spec}"))?,
             ),
-            other => bail!("{spec}: unsupported scheme {other}:// (use a path, file://, s3://, gs:// or az://)"),
+            other => bail!(
+                "{spec}: unsupported scheme {other}:// (use a path, file://, s3://, gs:// or az://)"
+            ),
         };
         let store_url = Url::parse(&format!("{}://{}", url.scheme(), bucket))
             .with_context(|| format!("cannot build the store URL of {spec}"))?;
@@ -122,7 +124,11 @@ impl Location {
         let full = path.as_ref();
         let pre = self.prefix.as_ref();
         match full.strip_prefix(pre) {
-            Some(rest) => format!("{}/{}", self.display.trim_end_matches('/'), rest.trim_start_matches('/')),
+            Some(rest) => format!(
+                "{}/{}",
+                self.display.trim_end_matches('/'),
+                rest.trim_start_matches('/')
+            ),
             None => self.url_of(path),
         }
     }

@@ -43,10 +43,22 @@ pub struct Global {
     #[arg(long, env = "KPI_ETL_WAREHOUSE", global = true, value_name = "URL")]
     pub warehouse: Option<String>,
     /// Pipeline configuration file.
-    #[arg(long, env = "KPI_ETL_PIPELINE", global = true, value_name = "FILE", default_value = "pipelines/nightly.toml")]
+    #[arg(
+        long,
+        env = "KPI_ETL_PIPELINE",
+        global = true,
+        value_name = "FILE",
+        default_value = "pipelines/nightly.toml"
+    )]
     pub pipeline: PathBuf,
     /// Business timezone: every local date and KPI day is in this zone.
-    #[arg(long, env = "KPI_ETL_TIMEZONE", global = true, value_name = "TZ", default_value = "Europe/Madrid")]
+    #[arg(
+        long,
+        env = "KPI_ETL_TIMEZONE",
+        global = true,
+        value_name = "TZ",
+        default_value = "Europe/Madrid"
+    )]
     pub timezone: Tz,
     /// Log format: human-readable text, or one JSON object per line (for Airflow).
     #[arg(long, env = "KPI_ETL_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]

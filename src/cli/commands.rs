@@ -23,9 +23,21 @@ pub const DEMO_FROM: (i32, u32, u32) = (2026, 10, 19);
 pub const DEMO_TO: (i32, u32, u32) = (2026, 10, 25);
 
 fn settings(g: &Global, pii_key: Vec<u8>) -> Result<Settings> {
-    let raw = g.raw.clone().context("--raw (or KPI_ETL_RAW) is required")?;
-    let warehouse = g.warehouse.clone().context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
-    Ok(Settings { raw, warehouse, pipeline: g.pipeline.clone(), timezone: g.timezone, pii_key })
+    let raw = g
+        .raw
+        .clone()
+        .context("--raw (or KPI_ETL_RAW) is required")?;
+    let warehouse = g
+        .warehouse
+        .clone()
+        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    Ok(Settings {
+        raw,
+        warehouse,
+        pipeline: g.pipeline.clone(),
+        timezone: g.timezone,
+        pii_key,
+    })
 }
 
 fn pii_key_from_env() -> Result<Vec<u8>> {
@@ -59,17 +71,37 @@ pub async fn backfill_range(g: &Global, from: NaiveDate, to: NaiveDate) -> Resul
 }
 
 /// `kpi-etl generate`.
-pub async fn generate_raw(g: &Global, out: &str, from: NaiveDate, to: NaiveDate, calls_per_day: u64, seed: u64) -> Result<()> {
+pub async fn generate_raw(
+    g: &Global,
+    out: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    calls_per_day: u64,
+    seed: u64,
+) -> Result<()> {
     if from > to {
         bail!("--from {from} is after --to {to}");
     }
     let loc = Location::open(out)?;
-    let opts = GenerateOptions { from, to, calls_per_day, seed, timezone: g.timezone };
+    let opts = GenerateOptions {
+        from,
+        to,
+        calls_per_day,
+        seed,
+        timezone: g.timezone,
+    };
     let started = std::time::Instant::now();
     let s = generate(loc.store.clone(), &loc.prefix, &opts).await?;
     println!(
         "generated {} files ({} bytes) in {:.1}s: {} CDR rows, {} queue_log rows, {} WhatsApp envelopes, {} CRM rows, {} malformed rows",
-        s.files, s.bytes, started.elapsed().as_secs_f64(), s.cdr_rows, s.queue_log_rows, s.whatsapp_envelopes, s.crm_rows, s.malformed_rows
+        s.files,
+        s.bytes,
+        started.elapsed().as_secs_f64(),
+        s.cdr_rows,
+        s.queue_log_rows,
+        s.whatsapp_envelopes,
+        s.crm_rows,
+        s.malformed_rows
     );
     Ok(())
 }
@@ -80,8 +112,13 @@ pub async fn demo(g: &Global, calls_per_day: u64, dir: &Path) -> Result<()> {
     let to = NaiveDate::from_ymd_opt(DEMO_TO.0, DEMO_TO.1, DEMO_TO.2).expect("valid date");
     let raw = dir.join("raw");
     let warehouse = dir.join("warehouse");
-    println!("demo: using the fixed development key for personal data (set {PII_KEY_ENV} for real data)");
-    println!("demo: generating {from}..{to} at {calls_per_day} calls/day into {}", raw.display());
+    println!(
+        "demo: using the fixed development key for personal data (set {PII_KEY_ENV} for real data)"
+    );
+    println!(
+        "demo: generating {from}..{to} at {calls_per_day} calls/day into {}",
+        raw.display()
+    );
     generate_raw(g, &raw.to_string_lossy(), from, to, calls_per_day, 42).await?;
     let s = Settings {
         raw: raw.to_string_lossy().into_owned(),
@@ -90,10 +127,16 @@ pub async fn demo(g: &Global, calls_per_day: u64, dir: &Path) -> Result<()> {
         timezone: g.timezone,
         pii_key: DEMO_PII_KEY.as_bytes().to_vec(),
     };
-    println!("demo: running the nightly pipeline for each day into {}", warehouse.display());
+    println!(
+        "demo: running the nightly pipeline for each day into {}",
+        warehouse.display()
+    );
     let summaries: Vec<RunSummary> = backfill(&s, from, to).await?;
     summary::print_totals(&summaries);
-    summary::print_tables(&summaries);
-    println!("demo: done. Query the Parquet under {} with any engine (BigQuery, DuckDB, DataFusion).", warehouse.display());
+    summary::print_tables(&kpi_etl::run::warehouse_counts(&s.warehouse).await?);
+    println!(
+        "demo: done. Query the Parquet under {} with any engine (BigQuery, DuckDB, DataFusion).",
+        warehouse.display()
+    );
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use kpi_etl::run::RunSummary;
+use kpi_etl::run::{RunSummary, TableCount};
 
 /// One run: one line, plus its warnings.
 pub fn print_run(s: &RunSummary) {
@@ -10,7 +10,13 @@ pub fn print_run(s: &RunSummary) {
     let files: usize = s.sources.iter().map(|x| x.files).sum();
     println!(
         "run {} landing {}: {} files, {} rows read, {} rejected, {} tables published in {:.1}s",
-        s.run_id, s.landing_date, files, rows, s.rejects, s.published.len(), s.millis as f64 / 1000.0
+        s.run_id,
+        s.landing_date,
+        files,
+        rows,
+        s.rejects,
+        s.published.len(),
+        s.millis as f64 / 1000.0
     );
     for w in &s.warnings {
         println!("  warning: {w}");
@@ -28,30 +34,19 @@ pub fn print_totals(runs: &[RunSummary]) {
             e.2 += s.files;
         }
     }
-    println!("{:<24} {:>8} {:>12} {:>10}", "source", "files", "rows", "rejected");
+    println!(
+        "{:<24} {:>8} {:>12} {:>10}",
+        "source", "files", "rows", "rejected"
+    );
     for (k, (rows, rej, files)) in per {
         println!("{k:<24} {files:>8} {rows:>12} {rej:>10}");
     }
 }
 
-/// Rows in each published table after the last run (partitions rewritten by the runs).
-pub fn print_tables(runs: &[RunSummary]) {
-    let mut per: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
-    for r in runs {
-        for t in &r.published {
-            let parts = per.entry(t.table.as_str()).or_default();
-            let each = if t.partitions.is_empty() { 0 } else { t.rows / t.partitions.len().max(1) as u64 };
-            let _ = each;
-            for p in &t.partitions {
-                parts.insert(p.as_str(), 0);
-            }
-            if t.partitions.len() == 1 {
-                parts.insert(t.partitions[0].as_str(), t.rows);
-            }
-        }
-    }
-    println!("{:<28} {:>11}", "table", "partitions");
-    for (t, parts) in per {
-        println!("{t:<28} {:>11}", parts.len());
+/// Partitions and rows of every published table.
+pub fn print_tables(tables: &[TableCount]) {
+    println!("{:<28} {:>11} {:>12}", "table", "partitions", "rows");
+    for t in tables {
+        println!("{:<28} {:>11} {:>12}", t.table, t.partitions, t.rows);
     }
 }

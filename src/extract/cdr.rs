@@ -14,9 +14,27 @@ use crate::extract::open::FileReader;
 
 /// The default 21-column layout (`loguniqueid`, `loguserfield`, `newcdrcolumns` on).
 pub const DEFAULT_COLUMNS: [&str; 21] = [
-    "accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp",
-    "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "amaflags",
-    "uniqueid", "userfield", "peeraccount", "linkedid", "sequence",
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "uniqueid",
+    "userfield",
+    "peeraccount",
+    "linkedid",
+    "sequence",
 ];
 
 /// Every field the reader knows, with its kind, in output order.
@@ -63,15 +81,23 @@ impl CdrReader {
             .map(|c| FIELDS.iter().position(|(n, _)| n.eq_ignore_ascii_case(c)))
             .collect();
         for req in REQUIRED {
-            let i = FIELDS.iter().position(|(n, _)| *n == req).expect("known field");
+            let i = FIELDS
+                .iter()
+                .position(|(n, _)| *n == req)
+                .expect("known field");
             if !layout.contains(&Some(i)) {
-                return Err(format!("the CDR column list lacks the required column {req}"));
+                return Err(format!(
+                    "the CDR column list lacks the required column {req}"
+                ));
             }
         }
         let mut fields: Vec<(&str, Kind)> = FIELDS.to_vec();
         fields.push(("uniqueid_epoch", Kind::Int64));
         fields.push(("source_line", Kind::Int64));
-        Ok(Self { layout, schema: schema_of(&fields) })
+        Ok(Self {
+            layout,
+            schema: schema_of(&fields),
+        })
     }
 }
 
@@ -117,7 +143,11 @@ impl FormatReader for CdrReader {
                     ctx,
                     line,
                     None,
-                    format!("expected {} columns, found {}", self.layout.len(), record.len()),
+                    format!(
+                        "expected {} columns, found {}",
+                        self.layout.len(),
+                        record.len()
+                    ),
                     &raw_line(&record),
                 ));
                 continue;
@@ -163,7 +193,10 @@ impl CdrReader {
             row[i] = value;
         }
         for req in REQUIRED {
-            let i = FIELDS.iter().position(|(n, _)| *n == req).expect("known field");
+            let i = FIELDS
+                .iter()
+                .position(|(n, _)| *n == req)
+                .expect("known field");
             if matches!(row[i], Value::Null) || matches!(&row[i], Value::Str(s) if s.is_empty()) {
                 return Err((req.to_string(), format!("{req} is empty")));
             }
@@ -172,7 +205,9 @@ impl CdrReader {
             Value::Str(s) => s.clone(),
             _ => String::new(),
         };
-        row[FIELDS.len()] = uniqueid_epoch(&uniqueid).map(Value::Int).unwrap_or(Value::Null);
+        row[FIELDS.len()] = uniqueid_epoch(&uniqueid)
+            .map(Value::Int)
+            .unwrap_or(Value::Null);
         // Layouts without linkedid: each row is its own call.
         if matches!(row[19], Value::Null) {
             row[19] = Value::Str(uniqueid);

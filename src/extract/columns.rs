@@ -68,7 +68,10 @@ pub enum Value {
 /// Builds a schema of nullable fields from names and kinds.
 pub fn schema_of(fields: &[(&str, Kind)]) -> SchemaRef {
     Arc::new(Schema::new(
-        fields.iter().map(|(n, k)| Field::new(*n, k.data_type(), true)).collect::<Vec<_>>(),
+        fields
+            .iter()
+            .map(|(n, k)| Field::new(*n, k.data_type(), true))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -120,7 +123,9 @@ impl Col {
             Col::Date(b) => Arc::new(b.finish()),
             Col::Ts(b, tz) => Arc::new(b.finish().with_timezone_opt(tz.clone())),
             Col::Money(b) => Arc::new(
-                b.finish().with_precision_and_scale(18, 2).expect("valid decimal(18,2)"),
+                b.finish()
+                    .with_precision_and_scale(18, 2)
+                    .expect("valid decimal(18,2)"),
             ),
         }
     }
@@ -146,7 +151,11 @@ pub struct BatchBuilder {
 impl BatchBuilder {
     /// A builder for `schema` (whose types must be those of [`Kind`]).
     pub fn new(schema: SchemaRef) -> Self {
-        let cols = schema.fields().iter().map(|f| Col::new(f.data_type())).collect();
+        let cols = schema
+            .fields()
+            .iter()
+            .map(|f| Col::new(f.data_type()))
+            .collect();
         Self { schema, cols }
     }
 

@@ -89,7 +89,10 @@ impl FileContext {
             Some(rest) => rest.to_string(),
             None => msg,
         };
-        ReadError::Unreadable { file: self.file.clone(), reason }
+        ReadError::Unreadable {
+            file: self.file.clone(),
+            reason,
+        }
     }
 
     /// A CSV-level failure (I/O or undecodable stream) as a file error.
@@ -213,7 +216,11 @@ pub struct Landing {
 }
 
 /// Lists the files of `source` landed on `date`, sorted by name.
-pub async fn list_landing(raw: &Location, source: &Source, date: NaiveDate) -> anyhow::Result<Landing> {
+pub async fn list_landing(
+    raw: &Location,
+    source: &Source,
+    date: NaiveDate,
+) -> anyhow::Result<Landing> {
     let dir = raw.child(&format!("{}/dt={}", source.dir, date.format("%Y-%m-%d")));
     let mut metas: Vec<ObjectMeta> = raw
         .store
@@ -228,19 +235,31 @@ pub async fn list_landing(raw: &Location, source: &Source, date: NaiveDate) -> a
         let name = m.location.filename().unwrap_or_default();
         let base = name.strip_suffix(".gz").unwrap_or(name);
         let hidden = name.starts_with('_') || name.starts_with('.');
-        let accepted = source.extensions.is_empty() || source.extensions.iter().any(|e| base.ends_with(e));
+        let accepted =
+            source.extensions.is_empty() || source.extensions.iter().any(|e| base.ends_with(e));
         if hidden || !accepted {
             ignored.push(raw.show(&m.location));
         } else {
             files.push(m);
         }
     }
-    Ok(Landing { source: source.name.clone(), partition: raw.show(&dir), files, ignored })
+    Ok(Landing {
+        source: source.name.clone(),
+        partition: raw.show(&dir),
+        files,
+        ignored,
+    })
 }
 
 /// The schema of a source's raw table: the reader's columns plus `source_file` and `landed_on`.
 pub fn raw_schema(source: &Source) -> SchemaRef {
-    let mut fields: Vec<Field> = source.reader.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields: Vec<Field> = source
+        .reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
     fields.push(Field::new("source_file", DataType::Utf8, false));
     fields.push(Field::new("landed_on", DataType::Date32, false));
     Arc::new(Schema::new(fields))
@@ -308,7 +327,9 @@ impl PartitionStream for FilePartition {
         let schema = self.schema.clone();
         let landed = parse::days_since_epoch(self.landed_on);
         builder.spawn(async move {
-            let input = open::open(store.as_ref(), &meta, &ctx.file).await.map_err(external)?;
+            let input = open::open(store.as_ref(), &meta, &ctx.file)
+                .await
+                .map_err(external)?;
             let bytes = meta.size;
             let done = tokio::task::spawn_blocking(move || -> Result<(), ReadError> {
                 let mut emit = |b: &mut BatchBuilder| -> Result<(), ReadError> {

@@ -28,7 +28,10 @@ impl Download {
     /// decoder reads the header at once.
     pub fn into_reader(self) -> FileReader {
         if self.gzip {
-            Box::new(BufReader::with_capacity(1 << 20, GzipChecked::new(self.bytes, &self.display)))
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                GzipChecked::new(self.bytes, &self.display),
+            ))
         } else {
             Box::new(self.bytes)
         }
@@ -41,10 +44,13 @@ pub async fn open(
     meta: &ObjectMeta,
     display: &str,
 ) -> Result<Download, ReadError> {
-    let result = store.get(&meta.location).await.map_err(|e| ReadError::Unreadable {
-        file: display.to_string(),
-        reason: e.to_string(),
-    })?;
+    let result = store
+        .get(&meta.location)
+        .await
+        .map_err(|e| ReadError::Unreadable {
+            file: display.to_string(),
+            reason: e.to_string(),
+        })?;
     let stream: BoxedBytes = Box::pin(result.into_stream().map_err(std::io::Error::other));
     let bridge = SyncIoBridge::new(StreamReader::new(stream));
     Ok(Download {
@@ -62,7 +68,10 @@ struct GzipChecked<R: BufRead> {
 
 impl<R: BufRead> GzipChecked<R> {
     fn new(inner: R, file: &str) -> Self {
-        Self { inner: flate2::bufread::MultiGzDecoder::new(inner), file: file.to_string() }
+        Self {
+            inner: flate2::bufread::MultiGzDecoder::new(inner),
+            file: file.to_string(),
+        }
     }
 }
 
@@ -92,7 +101,10 @@ pub struct CrlfToLf<R: Read> {
 impl<R: Read> CrlfToLf<R> {
     /// Wraps `inner`.
     pub fn new(inner: R) -> Self {
-        Self { inner, pending_cr: false }
+        Self {
+            inner,
+            pending_cr: false,
+        }
     }
 }
 

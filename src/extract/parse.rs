@@ -19,12 +19,18 @@ pub fn integer(s: &str) -> Result<Value, String> {
     if s.is_empty() {
         return Ok(Value::Null);
     }
-    s.trim().parse::<i64>().map(Value::Int).map_err(|_| format!("not an integer: {s:?}"))
+    s.trim()
+        .parse::<i64>()
+        .map(Value::Int)
+        .map_err(|_| format!("not an integer: {s:?}"))
 }
 
 /// Parses Unix seconds (an integer, possibly in a JSON string) into a UTC instant.
 pub fn epoch_seconds(s: &str) -> Result<Value, String> {
-    let secs = s.trim().parse::<i64>().map_err(|_| format!("not Unix seconds: {s:?}"))?;
+    let secs = s
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| format!("not Unix seconds: {s:?}"))?;
     DateTime::from_timestamp(secs, 0)
         .map(|t| Value::Micros(t.timestamp_micros()))
         .ok_or_else(|| format!("Unix seconds out of range: {s:?}"))
@@ -96,7 +102,11 @@ pub fn money(s: &str) -> Result<Value, String> {
     if frac.len() > 2 || int.len() > 16 {
         return Err(bad());
     }
-    let units: i128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
+    let units: i128 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| bad())?
+    };
     let cents: i128 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
     let v = units * 100 + cents;
     Ok(Value::Cents(if neg { -v } else { v }))
@@ -136,6 +146,8 @@ pub fn sf_id18(id: &str) -> Result<String, String> {
             }
             Ok(out)
         }
-        n => Err(format!("a Salesforce Id has 15 or 18 characters, not {n}: {id:?}")),
+        n => Err(format!(
+            "a Salesforce Id has 15 or 18 characters, not {n}: {id:?}"
+        )),
     }
 }

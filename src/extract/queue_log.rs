@@ -50,7 +50,9 @@ pub struct QueueLogReader {
 
 impl Default for QueueLogReader {
     fn default() -> Self {
-        Self { schema: schema_of(&FIELDS) }
+        Self {
+            schema: schema_of(&FIELDS),
+        }
     }
 }
 
@@ -71,7 +73,9 @@ impl FormatReader for QueueLogReader {
         let (mut line, mut rows) = (0u64, 0u64);
         loop {
             buf.clear();
-            let n = input.read_until(b'\n', &mut buf).map_err(|e| ctx.io_error(e))?;
+            let n = input
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| ctx.io_error(e))?;
             if n == 0 {
                 break;
             }
@@ -105,10 +109,16 @@ impl FormatReader for QueueLogReader {
 fn parse_line(text: &str, row: &mut [Value]) -> Result<(), (&'static str, String)> {
     let parts: Vec<&str> = text.split('|').collect();
     if parts.len() < 5 {
-        return Err(("event", format!("expected at least 5 fields, found {}", parts.len())));
+        return Err((
+            "event",
+            format!("expected at least 5 fields, found {}", parts.len()),
+        ));
     }
     if parts.len() > 10 {
-        return Err(("data5", format!("expected at most 10 fields, found {}", parts.len())));
+        return Err((
+            "data5",
+            format!("expected at most 10 fields, found {}", parts.len()),
+        ));
     }
     row[0] = parse::epoch_seconds(parts[0]).map_err(|r| ("epoch", r))?;
     for (i, slot) in row.iter_mut().enumerate().take(10).skip(1) {
@@ -121,7 +131,14 @@ fn parse_line(text: &str, row: &mut [Value]) -> Result<(), (&'static str, String
     for &d in numeric_data(parts[4]) {
         if let Some(s) = parts.get(4 + d).filter(|s| !s.is_empty()) {
             if s.parse::<i64>().is_err() {
-                return Err((DATA_NAMES[d - 1], format!("{} of {} is not an integer: {s:?}", DATA_NAMES[d - 1], parts[4])));
+                return Err((
+                    DATA_NAMES[d - 1],
+                    format!(
+                        "{} of {} is not an integer: {s:?}",
+                        DATA_NAMES[d - 1],
+                        parts[4]
+                    ),
+                ));
             }
         }
     }

@@ -79,7 +79,10 @@ impl RejectSink {
     /// Records the statistics of a file once it has been read whole.
     pub fn file_done(&self, source: &str, file: &str, bytes: u64, rows: u64) {
         let mut s = self.inner.lock().expect("reject sink poisoned");
-        let e = s.files.entry((source.to_string(), file.to_string())).or_default();
+        let e = s
+            .files
+            .entry((source.to_string(), file.to_string()))
+            .or_default();
         e.source = source.to_string();
         e.file = file.to_string();
         e.bytes = bytes;

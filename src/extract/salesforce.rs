@@ -44,7 +44,11 @@ impl SfType {
     fn parse(self, s: &str) -> Result<Value, String> {
         match self {
             SfType::Id => parse::sf_id(s),
-            SfType::Text => Ok(if s.is_empty() { Value::Null } else { Value::Str(s.to_string()) }),
+            SfType::Text => Ok(if s.is_empty() {
+                Value::Null
+            } else {
+                Value::Str(s.to_string())
+            }),
             SfType::Bool => parse::boolean(s),
             SfType::DateTime => parse::sf_datetime(s),
             SfType::Date => parse::date(s),
@@ -67,7 +71,12 @@ pub struct SfField {
 }
 
 const fn f(api: &'static str, column: &'static str, ty: SfType, required: bool) -> SfField {
-    SfField { api, column, ty, required }
+    SfField {
+        api,
+        column,
+        ty,
+        required,
+    }
 }
 
 use SfType::{Bool, Date, DateTime, Id, Money, Text};
@@ -129,95 +138,100 @@ impl SfObject {
         match self {
             SfObject::User => {
                 const F: &[SfField] = &[
-                f("Id", "id", Id, true),
-                f("Name", "name", Text, false),
-                f("Email", "email", Text, false),
-                f("Extension", "extension", Text, false),
-                f("Department", "department", Text, false),
-                f("IsActive", "is_active", Bool, false),
-                f("ManagerId", "manager_id", Id, false),
-                f("LastModifiedDate", "last_modified_at", DateTime, true),
-            ];
+                    f("Id", "id", Id, true),
+                    f("Name", "name", Text, false),
+                    f("Email", "email", Text, false),
+                    f("Extension", "extension", Text, false),
+                    f("Department", "department", Text, false),
+                    f("IsActive", "is_active", Bool, false),
+                    f("ManagerId", "manager_id", Id, false),
+                    f("LastModifiedDate", "last_modified_at", DateTime, true),
+                ];
                 F
             }
             SfObject::Account => {
                 const F: &[SfField] = &[
-                f("Id", "id", Id, true),
-                f("Name", "name", Text, false),
-                f("Phone", "phone", Text, false),
-                f("Industry", "industry", Text, false),
-                f("BillingCity", "billing_city", Text, false),
-                f("OwnerId", "owner_id", Id, false),
-                f("CreatedDate", "created_at", DateTime, true),
-                f("LastModifiedDate", "last_modified_at", DateTime, true),
-                f("IsDeleted", "is_deleted", Bool, false),
-            ];
+                    f("Id", "id", Id, true),
+                    f("Name", "name", Text, false),
+                    f("Phone", "phone", Text, false),
+                    f("Industry", "industry", Text, false),
+                    f("BillingCity", "billing_city", Text, false),
+                    f("OwnerId", "owner_id", Id, false),
+                    f("CreatedDate", "created_at", DateTime, true),
+                    f("LastModifiedDate", "last_modified_at", DateTime, true),
+                    f("IsDeleted", "is_deleted", Bool, false),
+                ];
                 F
             }
             SfObject::Lead => {
                 const F: &[SfField] = &[
-                f("Id", "id", Id, true),
-                f("FirstName", "first_name", Text, false),
-                f("LastName", "last_name", Text, false),
-                f("Company", "company", Text, false),
-                f("Phone", "phone", Text, false),
-                f("MobilePhone", "mobile_phone", Text, false),
-                f("Email", "email", Text, false),
-                f("LeadSource", "lead_source", Text, false),
-                f("Status", "status", Text, false),
-                f("OwnerId", "owner_id", Id, false),
-                f("IsConverted", "is_converted", Bool, false),
-                f("ConvertedDate", "converted_date", Date, false),
-                f("ConvertedAccountId", "converted_account_id", Id, false),
-                f("ConvertedOpportunityId", "converted_opportunity_id", Id, false),
-                f("CreatedDate", "created_at", DateTime, true),
-                f("LastModifiedDate", "last_modified_at", DateTime, true),
-                f("IsDeleted", "is_deleted", Bool, false),
-            ];
+                    f("Id", "id", Id, true),
+                    f("FirstName", "first_name", Text, false),
+                    f("LastName", "last_name", Text, false),
+                    f("Company", "company", Text, false),
+                    f("Phone", "phone", Text, false),
+                    f("MobilePhone", "mobile_phone", Text, false),
+                    f("Email", "email", Text, false),
+                    f("LeadSource", "lead_source", Text, false),
+                    f("Status", "status", Text, false),
+                    f("OwnerId", "owner_id", Id, false),
+                    f("IsConverted", "is_converted", Bool, false),
+                    f("ConvertedDate", "converted_date", Date, false),
+                    f("ConvertedAccountId", "converted_account_id", Id, false),
+                    f(
+                        "ConvertedOpportunityId",
+                        "converted_opportunity_id",
+                        Id,
+                        false,
+                    ),
+                    f("CreatedDate", "created_at", DateTime, true),
+                    f("LastModifiedDate", "last_modified_at", DateTime, true),
+                    f("IsDeleted", "is_deleted", Bool, false),
+                ];
                 F
             }
             SfObject::Opportunity => {
                 const F: &[SfField] = &[
-                f("Id", "id", Id, true),
-                f("AccountId", "account_id", Id, false),
-                f("Name", "name", Text, false),
-                f("StageName", "stage_name", Text, false),
-                f("Amount", "amount", Money, false),
-                f("CloseDate", "close_date", Date, true),
-                f("IsClosed", "is_closed", Bool, false),
-                f("IsWon", "is_won", Bool, false),
-                f("LeadSource", "lead_source", Text, false),
-                f("OwnerId", "owner_id", Id, false),
-                f("CreatedDate", "created_at", DateTime, true),
-                f("LastModifiedDate", "last_modified_at", DateTime, true),
-                f("IsDeleted", "is_deleted", Bool, false),
-            ];
+                    f("Id", "id", Id, true),
+                    f("AccountId", "account_id", Id, false),
+                    f("Name", "name", Text, false),
+                    f("StageName", "stage_name", Text, false),
+                    f("Amount", "amount", Money, false),
+                    f("CloseDate", "close_date", Date, true),
+                    f("IsClosed", "is_closed", Bool, false),
+                    f("IsWon", "is_won", Bool, false),
+                    f("LeadSource", "lead_source", Text, false),
+                    f("OwnerId", "owner_id", Id, false),
+                    f("CreatedDate", "created_at", DateTime, true),
+                    f("LastModifiedDate", "last_modified_at", DateTime, true),
+                    f("IsDeleted", "is_deleted", Bool, false),
+                ];
                 F
             }
             SfObject::Order => {
                 const F: &[SfField] = &[
-                f("Id", "id", Id, true),
-                f("OrderNumber", "order_number", Text, false),
-                f("AccountId", "account_id", Id, false),
-                f("OpportunityId", "opportunity_id", Id, false),
-                f("OwnerId", "owner_id", Id, false),
-                f("Status", "status", Text, true),
-                f("EffectiveDate", "effective_date", Date, true),
-                f("TotalAmount", "total_amount", Money, false),
-                f("CreatedDate", "created_at", DateTime, false),
-                f("LastModifiedDate", "last_modified_at", DateTime, true),
-                f("IsDeleted", "is_deleted", Bool, false),
-            ];
+                    f("Id", "id", Id, true),
+                    f("OrderNumber", "order_number", Text, false),
+                    f("AccountId", "account_id", Id, false),
+                    f("OpportunityId", "opportunity_id", Id, false),
+                    f("OwnerId", "owner_id", Id, false),
+                    f("Status", "status", Text, true),
+                    f("EffectiveDate", "effective_date", Date, true),
+                    f("TotalAmount", "total_amount", Money, false),
+                    f("CreatedDate", "created_at", DateTime, false),
+                    f("LastModifiedDate", "last_modified_at", DateTime, true),
+                    f("IsDeleted", "is_deleted", Bool, false),
+                ];
                 F
             }
             SfObject::ForecastingQuota => {
                 const F: &[SfField] = &[
-                f("Id", "id", Id, true),
-                f("QuotaOwnerId", "quota_owner_id", Id, true),
-                f("StartDate", "start_date", Date, true),
-                f("QuotaAmount", "quota_amount", Money, true),
-                f("LastModifiedDate", "last_modified_at", DateTime, true),
-            ];
+                    f("Id", "id", Id, true),
+                    f("QuotaOwnerId", "quota_owner_id", Id, true),
+                    f("StartDate", "start_date", Date, true),
+                    f("QuotaAmount", "quota_amount", Money, true),
+                    f("LastModifiedDate", "last_modified_at", DateTime, true),
+                ];
                 F
             }
         }
@@ -234,10 +248,16 @@ pub struct SalesforceReader {
 impl SalesforceReader {
     /// A reader for `object`.
     pub fn new(object: SfObject) -> Self {
-        let mut fields: Vec<(&str, Kind)> =
-            object.fields().iter().map(|f| (f.column, f.ty.kind())).collect();
+        let mut fields: Vec<(&str, Kind)> = object
+            .fields()
+            .iter()
+            .map(|f| (f.column, f.ty.kind()))
+            .collect();
         fields.push(("source_line", Kind::Int64));
-        Self { object, schema: schema_of(&fields) }
+        Self {
+            object,
+            schema: schema_of(&fields),
+        }
     }
 }
 
@@ -266,16 +286,25 @@ impl FormatReader for SalesforceReader {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let h = if i == 0 { h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h) } else { h };
+                let h = if i == 0 {
+                    h.strip_prefix(b"\xef\xbb\xbf").unwrap_or(h)
+                } else {
+                    h
+                };
                 String::from_utf8_lossy(h).trim().to_ascii_lowercase()
             })
             .collect();
-        let by_name: HashMap<&str, usize> =
-            header.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
+        let by_name: HashMap<&str, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect();
         let fields = self.object.fields();
         let mut positions = Vec::with_capacity(fields.len());
         for field in fields {
-            let pos = by_name.get(field.api.to_ascii_lowercase().as_str()).copied();
+            let pos = by_name
+                .get(field.api.to_ascii_lowercase().as_str())
+                .copied();
             if pos.is_none() && field.required {
                 return Err(ReadError::MissingColumn {
                     file: ctx.file.clone(),
@@ -308,13 +337,25 @@ impl FormatReader for SalesforceReader {
                 match field.ty.parse(&text) {
                     Ok(v) => row[i] = v,
                     Err(reason) => {
-                        ctx.reject(Reject::at(ctx, line, Some(field.api.to_string()), reason, &joined(&record)));
+                        ctx.reject(Reject::at(
+                            ctx,
+                            line,
+                            Some(field.api.to_string()),
+                            reason,
+                            &joined(&record),
+                        ));
                         continue 'records;
                     }
                 }
                 if field.required && matches!(row[i], Value::Null) {
                     let reason = format!("{} is empty", field.api);
-                    ctx.reject(Reject::at(ctx, line, Some(field.api.to_string()), reason, &joined(&record)));
+                    ctx.reject(Reject::at(
+                        ctx,
+                        line,
+                        Some(field.api.to_string()),
+                        reason,
+                        &joined(&record),
+                    ));
                     continue 'records;
                 }
             }

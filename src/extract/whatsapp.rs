@@ -175,7 +175,9 @@ impl FormatReader for WhatsAppReader {
         let reports = self.rows == WhatsAppRows::Messages;
         loop {
             buf.clear();
-            let n = input.read_until(b'\n', &mut buf).map_err(|e| ctx.io_error(e))?;
+            let n = input
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| ctx.io_error(e))?;
             if n == 0 {
                 break;
             }
@@ -189,7 +191,13 @@ impl FormatReader for WhatsAppReader {
                 Err(e) => {
                     if reports {
                         let col = format!("json column {}", e.column());
-                        ctx.reject(Reject::at(ctx, line, Some(col), format!("broken JSON: {e}"), &buf));
+                        ctx.reject(Reject::at(
+                            ctx,
+                            line,
+                            Some(col),
+                            format!("broken JSON: {e}"),
+                            &buf,
+                        ));
                     }
                     continue;
                 }
@@ -206,8 +214,13 @@ impl FormatReader for WhatsAppReader {
                         for m in &value.messages {
                             let at = m.timestamp.as_deref().map(parse::epoch_seconds);
                             let (Some(id), Some(from), Some(Ok(at))) = (&m.id, &m.from, at) else {
-                                ctx.reject(Reject::at(ctx, line, Some("messages".into()),
-                                    "inbound message without a valid id, from or timestamp".into(), &buf));
+                                ctx.reject(Reject::at(
+                                    ctx,
+                                    line,
+                                    Some("messages".into()),
+                                    "inbound message without a valid id, from or timestamp".into(),
+                                    &buf,
+                                ));
                                 continue;
                             };
                             out.push(&[
@@ -227,9 +240,15 @@ impl FormatReader for WhatsAppReader {
                     WhatsAppRows::Statuses => {
                         for s in &value.statuses {
                             let at = s.timestamp.as_deref().map(parse::epoch_seconds);
-                            let (Some(id), Some(status), Some(Ok(at))) = (&s.id, &s.status, at) else {
-                                ctx.reject(Reject::at(ctx, line, Some("statuses".into()),
-                                    "status without a valid id, status or timestamp".into(), &buf));
+                            let (Some(id), Some(status), Some(Ok(at))) = (&s.id, &s.status, at)
+                            else {
+                                ctx.reject(Reject::at(
+                                    ctx,
+                                    line,
+                                    Some("statuses".into()),
+                                    "status without a valid id, status or timestamp".into(),
+                                    &buf,
+                                ));
                                 continue;
                             };
                             let conv = s.conversation.as_ref();
@@ -242,10 +261,17 @@ impl FormatReader for WhatsAppReader {
                                 at,
                                 text(&s.recipient_id),
                                 conv.map(|c| text(&c.id)).unwrap_or(Value::Null),
-                                conv.and_then(|c| c.origin.as_ref()).map(|o| text(&o.kind)).unwrap_or(Value::Null),
-                                s.pricing.as_ref().map(|p| text(&p.category)).unwrap_or(Value::Null),
+                                conv.and_then(|c| c.origin.as_ref())
+                                    .map(|o| text(&o.kind))
+                                    .unwrap_or(Value::Null),
+                                s.pricing
+                                    .as_ref()
+                                    .map(|p| text(&p.category))
+                                    .unwrap_or(Value::Null),
                                 text(&s.biz_opaque_callback_data),
-                                err.and_then(|e| e.code).map(Value::Int).unwrap_or(Value::Null),
+                                err.and_then(|e| e.code)
+                                    .map(Value::Int)
+                                    .unwrap_or(Value::Null),
                                 err.map(|e| text(&e.title)).unwrap_or(Value::Null),
                                 Value::Int(line as i64),
                             ]);

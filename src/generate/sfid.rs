@@ -4,8 +4,6 @@
 
 /// Base-62 alphabet used for the generated record number part of an Id.
 const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-/// Alphabet of the checksum characters.
-const SUFFIX: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
 /// 62^6, the size of the 6-character record number space.
 const SPACE: u64 = 56_800_235_584;
 
@@ -30,13 +28,10 @@ impl SfId {
         self.0.iter().map(|&c| c as char).collect()
     }
 
-    /// The 18-character form: body plus checksum.
+    /// The 18-character form: body plus checksum, computed by the reader's own rule so that
+    /// the generator and the pipeline can never disagree.
     pub fn id18(&self) -> String {
-        let mut s = self.id15();
-        for c in checksum(&self.0) {
-            s.push(c as char);
-        }
-        s
+        crate::extract::parse::sf_id18(&self.id15()).expect("a generated body is 15 alphanumerics")
     }
 
     /// A stable numeric key of the Id, for deterministic per-record decisions.
@@ -45,22 +40,6 @@ impl SfId {
             (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
         })
     }
-}
-
-/// The 3-character case checksum of a 15-character body: for each 5-character chunk, bit i is
-/// set when character i is an uppercase A-Z, and the 5-bit number indexes `A-Z0-5`.
-pub fn checksum(body: &[u8; 15]) -> [u8; 3] {
-    let mut out = [0u8; 3];
-    for (chunk, slot) in body.chunks(5).zip(out.iter_mut()) {
-        let mut n = 0usize;
-        for (i, c) in chunk.iter().enumerate() {
-            if c.is_ascii_uppercase() {
-                n |= 1 << i;
-            }
-        }
-        *slot = SUFFIX[n];
-    }
-    out
 }
 
 /// Sequential Id generator for one object type: `<key prefix><pod>0000<6 base-62 chars>`. The
@@ -100,34 +79,5 @@ impl IdGen {
             v /= 62;
         }
         SfId(body)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksum_matches_salesforce() {
-        let id = SfId::parse("001Ec00000FzlUd").unwrap();
-        assert_eq!(id.id18(), "001Ec00000FzlUdIAJ");
-        assert_eq!(
-            SfId::parse("005Ec000004o8yHIAQ").unwrap().id18(),
-            "005Ec000004o8yHIAQ"
-        );
-        assert_eq!(
-            SfId::parse("00QEc00000BBaeXMAT").unwrap().id18(),
-            "00QEc00000BBaeXMAT"
-        );
-    }
-
-    #[test]
-    fn generator_is_unique_and_consistent() {
-        let mut g = IdGen::new("006", 42);
-        let a = g.next_id();
-        let b = g.next_id();
-        assert_ne!(a, b);
-        assert_eq!(a.id15().len(), 15);
-        assert_eq!(SfId::parse(&a.id18()).unwrap(), a);
     }
 }

@@ -399,7 +399,11 @@ pub async fn write_day(
         }
     }
     plan.sort_by_key(|p| p.0);
-    let n_broken = if plan.is_empty() { 0 } else { 1 + hz.random_range(0..2) };
+    let n_broken = if plan.is_empty() {
+        0
+    } else {
+        1 + hz.random_range(0..2)
+    };
     let broken = hazards::positions(&mut hz, plan.len(), n_broken);
     let mut bi = 0;
 

@@ -51,7 +51,11 @@ pub async fn publish(
     let mut out = Vec::new();
     for (table, written) in tables {
         for f in &written.files {
-            let rel = if f.partition.is_empty() { format!("{table}/{PART_FILE}") } else { format!("{table}/{}/{PART_FILE}", f.partition) };
+            let rel = if f.partition.is_empty() {
+                format!("{table}/{PART_FILE}")
+            } else {
+                format!("{table}/{}/{PART_FILE}", f.partition)
+            };
             let from = join(staging, &rel);
             let to = wh.child(&rel);
             wh.store
@@ -68,7 +72,10 @@ pub async fn publish(
                     .unwrap_or_default();
                 for p in stale {
                     if p != to && p.filename().is_some_and(|n| n.ends_with(".parquet")) {
-                        wh.store.delete(&p).await.with_context(|| format!("cannot remove {}", wh.show(&p)))?;
+                        wh.store
+                            .delete(&p)
+                            .await
+                            .with_context(|| format!("cannot remove {}", wh.show(&p)))?;
                     }
                 }
             }
@@ -86,13 +93,21 @@ pub async fn publish(
 pub async fn mark_success(wh: &Location, marker: &SuccessMarker<'_>) -> Result<()> {
     let body = serde_json::to_vec_pretty(marker)?;
     let path = wh.child(SUCCESS_FILE);
-    wh.store.put(&path, body.into()).await.with_context(|| format!("cannot write {}", wh.show(&path)))?;
+    wh.store
+        .put(&path, body.into())
+        .await
+        .with_context(|| format!("cannot write {}", wh.show(&path)))?;
     Ok(())
 }
 
 /// Deletes everything below `prefix` (a run's staging area).
 pub async fn remove_prefix(wh: &Location, prefix: &Path) -> Result<()> {
-    let paths: Vec<Path> = wh.store.list(Some(prefix)).map_ok(|m| m.location).try_collect().await?;
+    let paths: Vec<Path> = wh
+        .store
+        .list(Some(prefix))
+        .map_ok(|m| m.location)
+        .try_collect()
+        .await?;
     for p in paths {
         wh.store.delete(&p).await?;
     }

@@ -35,7 +35,11 @@ pub fn warehouse_type(table: &str, column: &str, dt: &DataType) -> Result<DataTy
 }
 
 /// The warehouse schema of a query result, without the partition column.
-pub fn warehouse_schema(table: &str, schema: &Schema, partition: Option<&str>) -> Result<SchemaRef> {
+pub fn warehouse_schema(
+    table: &str,
+    schema: &Schema,
+    partition: Option<&str>,
+) -> Result<SchemaRef> {
     let mut fields = Vec::new();
     for f in schema.fields() {
         if Some(f.name().as_str()) == partition {
@@ -54,7 +58,11 @@ pub fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
         let col = batch
             .column_by_name(f.name())
             .ok_or_else(|| anyhow::anyhow!("column {} missing from a batch", f.name()))?;
-        cols.push(if col.data_type() == f.data_type() { col.clone() } else { cast(col, f.data_type())? });
+        cols.push(if col.data_type() == f.data_type() {
+            col.clone()
+        } else {
+            cast(col, f.data_type())?
+        });
     }
     Ok(RecordBatch::try_new(target.clone(), cols)?)
 }

@@ -56,7 +56,9 @@ impl WrittenTable {
 /// Writer settings: ZSTD, microsecond timestamps, Parquet-spec list names, bounded row groups.
 pub fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid zstd level"),
+        ))
         .set_coerce_types(true)
         .set_max_row_group_row_count(Some(128 * 1024))
         .set_created_by("kpi-etl".to_string())
@@ -65,7 +67,8 @@ pub fn writer_properties() -> WriterProperties {
 
 /// The partition folder name for a partition value (`dt=2026-11-26`).
 pub fn partition_dir(column: &str, days: i32) -> String {
-    let d = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64);
+    let d =
+        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64);
     format!("{column}={}", d.format("%Y-%m-%d"))
 }
 
@@ -83,9 +86,14 @@ pub async fn write_table(
     let file_schema = warehouse_schema(table, &schema, partition)?;
     let part_idx = match partition {
         Some(p) => {
-            let i = schema.index_of(p).with_context(|| format!("{table} has no partition column {p}"))?;
+            let i = schema
+                .index_of(p)
+                .with_context(|| format!("{table} has no partition column {p}"))?;
             if schema.field(i).data_type() != &DataType::Date32 {
-                bail!("{table}.{p} must be a DATE, found {}", schema.field(i).data_type());
+                bail!(
+                    "{table}.{p} must be a DATE, found {}",
+                    schema.field(i).data_type()
+                );
             }
             Some(i)
         }
@@ -96,10 +104,15 @@ pub async fn write_table(
     let open = |rel: &str| -> Result<AsyncArrowWriter<BufWriter>> {
         let path = join(&table_dir, &format!("{rel}/{PART_FILE}"));
         let sink = BufWriter::with_capacity(dest.store.clone(), path, 8 * 1024 * 1024);
-        Ok(AsyncArrowWriter::try_new(sink, file_schema.clone(), Some(writer_properties()))?)
+        Ok(AsyncArrowWriter::try_new(
+            sink,
+            file_schema.clone(),
+            Some(writer_properties()),
+        )?)
     };
     while let Some(batch) = input.next().await {
-        let batch = batch.map_err(crate::error::from_datafusion)
+        let batch = batch
+            .map_err(crate::error::from_datafusion)
             .with_context(|| format!("while computing {table}"))?;
         if batch.num_rows() == 0 {
             continue;
@@ -116,7 +129,10 @@ pub async fn write_table(
             Some(i) => {
                 let col = batch.column(i).as_primitive::<Date32Type>();
                 if col.null_count() > 0 {
-                    bail!("{table}: a row has a NULL {}", partition.unwrap_or_default());
+                    bail!(
+                        "{table}: a row has a NULL {}",
+                        partition.unwrap_or_default()
+                    );
                 }
                 let mut groups: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
                 for (row, v) in col.values().iter().enumerate() {
@@ -145,8 +161,13 @@ pub async fn write_table(
     }
     let mut files = Vec::new();
     for (partition, (w, rows)) in writers {
-        w.close().await.with_context(|| format!("cannot finish writing {table}/{partition}"))?;
+        w.close()
+            .await
+            .with_context(|| format!("cannot finish writing {table}/{partition}"))?;
         files.push(WrittenFile { partition, rows });
     }
-    Ok(WrittenTable { file_schema: Arc::clone(&file_schema), files })
+    Ok(WrittenTable {
+        file_schema: Arc::clone(&file_schema),
+        files,
+    })
 }

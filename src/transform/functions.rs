@@ -40,7 +40,10 @@ pub fn register(ctx: &SessionContext, tz: Tz, pii_key: &[u8]) {
     for (name, f) in text_fns {
         ctx.register_udf(ScalarUDF::from(TextUdf::new(name, f)));
     }
-    ctx.register_udf(ScalarUDF::from(TextUdf::new("pii_hash", TextFn::Hash(pii_key.to_vec()))));
+    ctx.register_udf(ScalarUDF::from(TextUdf::new(
+        "pii_hash",
+        TextFn::Hash(pii_key.to_vec()),
+    )));
     ctx.register_udf(ScalarUDF::from(LocalToUtc::new(tz)));
     ctx.register_udf(ScalarUDF::from(LocalDate::new(tz)));
     ctx.register_udf(ScalarUDF::from(AddSeconds::new()));
@@ -82,7 +85,11 @@ struct TextUdf {
 
 impl TextUdf {
     fn new(name: &'static str, f: TextFn) -> Self {
-        Self { name, f, signature: Signature::string(1, Volatility::Immutable) }
+        Self {
+            name,
+            f,
+            signature: Signature::string(1, Volatility::Immutable),
+        }
     }
 }
 
@@ -130,7 +137,10 @@ struct LocalToUtc {
 
 impl LocalToUtc {
     fn new(tz: Tz) -> Self {
-        Self { tz, signature: Signature::any(2, Volatility::Immutable) }
+        Self {
+            tz,
+            signature: Signature::any(2, Volatility::Immutable),
+        }
     }
 }
 
@@ -168,11 +178,17 @@ impl ScalarUDFImpl for LocalToUtc {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+        Ok(DataType::Timestamp(
+            TimeUnit::Microsecond,
+            Some("UTC".into()),
+        ))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let wall = cast(&arrays[0], &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+        let wall = cast(
+            &arrays[0],
+            &DataType::Timestamp(TimeUnit::Microsecond, None),
+        )?;
         let wall = wall.as_primitive::<TimestampMicrosecondType>();
         let hint = cast(&arrays[1], &DataType::Int64)?;
         let Some(hint) = hint.as_any().downcast_ref::<Int64Array>() else {
@@ -191,7 +207,9 @@ impl ScalarUDFImpl for LocalToUtc {
             let h = (!hint.is_null(i)).then(|| hint.value(i));
             out.append_value(resolve_local(self.tz, naive.naive_utc(), h));
         }
-        Ok(ColumnarValue::Array(Arc::new(out.finish().with_timezone("UTC"))))
+        Ok(ColumnarValue::Array(Arc::new(
+            out.finish().with_timezone("UTC"),
+        )))
     }
 }
 
@@ -204,7 +222,10 @@ struct LocalDate {
 
 impl LocalDate {
     fn new(tz: Tz) -> Self {
-        Self { tz, signature: Signature::any(1, Volatility::Immutable) }
+        Self {
+            tz,
+            signature: Signature::any(1, Volatility::Immutable),
+        }
     }
 }
 
@@ -220,7 +241,10 @@ impl ScalarUDFImpl for LocalDate {
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let ts = cast(&arrays[0], &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        let ts = cast(
+            &arrays[0],
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        )?;
         let ts = ts.as_primitive::<TimestampMicrosecondType>();
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
         let mut out = Date32Builder::with_capacity(ts.len());
@@ -245,7 +269,9 @@ struct AddSeconds {
 
 impl AddSeconds {
     fn new() -> Self {
-        Self { signature: Signature::any(2, Volatility::Immutable) }
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
     }
 }
 
@@ -257,11 +283,17 @@ impl ScalarUDFImpl for AddSeconds {
         &self.signature
     }
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))
+        Ok(DataType::Timestamp(
+            TimeUnit::Microsecond,
+            Some("UTC".into()),
+        ))
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let ts = cast(&arrays[0], &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())))?;
+        let ts = cast(
+            &arrays[0],
+            &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        )?;
         let ts = ts.as_primitive::<TimestampMicrosecondType>();
         let n = cast(&arrays[1], &DataType::Int64)?;
         let Some(n) = n.as_any().downcast_ref::<Int64Array>() else {

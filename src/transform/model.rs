@@ -105,7 +105,12 @@ impl Model {
             .strip_prefix("/* kpi-etl")
             .and_then(|rest| rest.split_once("*/"))
             .map(|(h, _)| h)
-            .with_context(|| format!("{}: the model has no `/* kpi-etl ... */` header", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: the model has no `/* kpi-etl ... */` header",
+                    path.display()
+                )
+            })?;
         let config: ModelConfig = toml::from_str(header)
             .with_context(|| format!("{}: invalid model header", path.display()))?;
         if config.strategy == Strategy::Merge && config.unique_key.is_empty() {
@@ -114,11 +119,20 @@ impl Model {
         let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
             .with_context(|| format!("{}: SQL syntax error", path.display()))?;
         if statements.len() != 1 {
-            bail!("{}: a model is exactly one SELECT statement", path.display());
+            bail!(
+                "{}: a model is exactly one SELECT statement",
+                path.display()
+            );
         }
         let reads = referenced_tables(sql)
             .with_context(|| format!("{}: cannot resolve the tables it reads", path.display()))?;
-        Ok(Self { name, path: path.to_path_buf(), sql: sql.to_string(), config, reads })
+        Ok(Self {
+            name,
+            path: path.to_path_buf(),
+            sql: sql.to_string(),
+            config,
+            reads,
+        })
     }
 }
 
@@ -141,10 +155,16 @@ pub fn load_models(dir: &Path) -> Result<Vec<Model>> {
     let mut models = Vec::new();
     let mut seen = BTreeMap::new();
     for f in files {
-        let sql = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        let sql =
+            std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
         let m = Model::parse(&f, &sql)?;
         if let Some(prev) = seen.insert(m.name.clone(), f.clone()) {
-            bail!("two models build the table {}: {} and {}", m.name, prev.display(), f.display());
+            bail!(
+                "two models build the table {}: {} and {}",
+                m.name,
+                prev.display(),
+                f.display()
+            );
         }
         models.push(m);
     }
@@ -173,7 +193,12 @@ pub fn dependency_order(models: &[Model], sources: &BTreeSet<String>) -> Result<
     for m in models {
         for r in &m.reads {
             if !by_name.contains_key(r.as_str()) && !sources.contains(r) {
-                bail!("model {} ({}) reads {}, which is neither a model nor a source", m.name, m.path.display(), r);
+                bail!(
+                    "model {} ({}) reads {}, which is neither a model nor a source",
+                    m.name,
+                    m.path.display(),
+                    r
+                );
             }
         }
     }
@@ -211,7 +236,13 @@ pub fn dependency_order(models: &[Model], sources: &BTreeSet<String>) -> Result<
     }
     let mut stack = Vec::new();
     for m in models {
-        visit(m.name.as_str(), &by_name, &mut state, &mut stack, &mut order)?;
+        visit(
+            m.name.as_str(),
+            &by_name,
+            &mut state,
+            &mut stack,
+            &mut order,
+        )?;
     }
     Ok(order)
 }

@@ -17,7 +17,11 @@ fn parsed(raw: &str) -> Option<phonenumber::PhoneNumber> {
     if digits < 7 {
         return None;
     }
-    let valid = |s: &str| phonenumber::parse(Some(Country::ES), s).ok().filter(phonenumber::is_valid);
+    let valid = |s: &str| {
+        phonenumber::parse(Some(Country::ES), s)
+            .ok()
+            .filter(phonenumber::is_valid)
+    };
     valid(t).or_else(|| {
         // WhatsApp ids and some trunks write the country code without `+` or `00`.
         if t.bytes().all(|b| b.is_ascii_digit()) && t.len() > 9 {

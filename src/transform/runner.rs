@@ -15,7 +15,9 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{DataType, Date32Type, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::SessionContext;
 use object_store::path::Path;
 
@@ -59,9 +61,15 @@ impl Runner<'_> {
         let mut out = Vec::new();
         for m in models {
             let started = Instant::now();
-            let r = self.run_one(m).await.with_context(|| format!("model {} ({})", m.name, m.path.display()))?;
+            let r = self
+                .run_one(m)
+                .await
+                .with_context(|| format!("model {} ({})", m.name, m.path.display()))?;
             tracing::info!(model = %m.name, rows = r.written.rows(), new_rows = r.new_rows, ms = started.elapsed().as_millis() as u64, "model built");
-            out.push(ModelResult { millis: started.elapsed().as_millis(), ..r });
+            out.push(ModelResult {
+                millis: started.elapsed().as_millis(),
+                ..r
+            });
         }
         Ok(out)
     }
@@ -75,34 +83,80 @@ impl Runner<'_> {
         let new_name = format!("__new_{}", m.name);
         let new = write_table(stream, self.scratch, &self.scratch.prefix, &new_name, None).await?;
         let new_rows = new.rows();
-        let new_schema = self.register_listing(&new_name, self.scratch, &join(&self.scratch.prefix, &new_name), None, None).await?;
+        let new_schema = self
+            .register_listing(
+                &new_name,
+                self.scratch,
+                &join(&self.scratch.prefix, &new_name),
+                None,
+                None,
+            )
+            .await?;
         let file_schema = crate::load::types::warehouse_schema(&m.name, &new_schema, partition)?;
-        let columns: Vec<String> = new_schema.fields().iter().map(|f| quote(f.name())).collect();
+        let columns: Vec<String> = new_schema
+            .fields()
+            .iter()
+            .map(|f| quote(f.name()))
+            .collect();
         let cols = columns.join(", ");
 
         // 2. The partitions the night touches.
         let touched: Vec<i32> = match partition {
-            Some(p) => distinct_dates(ctx, &format!("SELECT DISTINCT {} FROM {}", quote(p), quote(&new_name))).await?,
+            Some(p) => {
+                distinct_dates(
+                    ctx,
+                    &format!("SELECT DISTINCT {} FROM {}", quote(p), quote(&new_name)),
+                )
+                .await?
+            }
             None => vec![],
         };
         let old_name = format!("__old_{}", m.name);
         let published = self.warehouse.child(&m.name);
         let has_old = exists(self.warehouse, &published).await?;
         if has_old {
-            self.register_listing(&old_name, self.warehouse, &published, partition, Some(file_schema.clone()))
-                .await
-                .with_context(|| format!("cannot read the published table {}", self.warehouse.show(&published)))?;
+            self.register_listing(
+                &old_name,
+                self.warehouse,
+                &published,
+                partition,
+                Some(file_schema.clone()),
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot read the published table {}",
+                    self.warehouse.show(&published)
+                )
+            })?;
         }
 
         // 3. The content to write.
         let in_list = |p: &str| {
-            let dates: Vec<String> = touched.iter().map(|d| format!("DATE '{}'", &partition_dir(p, *d)[p.len() + 1..])).collect();
-            format!("{} IN ({})", quote(p), if dates.is_empty() { "NULL".to_string() } else { dates.join(", ") })
+            let dates: Vec<String> = touched
+                .iter()
+                .map(|d| format!("DATE '{}'", &partition_dir(p, *d)[p.len() + 1..]))
+                .collect();
+            format!(
+                "{} IN ({})",
+                quote(p),
+                if dates.is_empty() {
+                    "NULL".to_string()
+                } else {
+                    dates.join(", ")
+                }
+            )
         };
         let old_rows = match (has_old, partition, m.config.strategy) {
             (false, _, _) | (_, _, Strategy::Replace) => None,
-            (true, Some(p), Strategy::Merge) => Some(format!("SELECT {cols} FROM {} WHERE {}", quote(&old_name), in_list(p))),
-            (true, None, Strategy::Merge) => Some(format!("SELECT {cols} FROM {}", quote(&old_name))),
+            (true, Some(p), Strategy::Merge) => Some(format!(
+                "SELECT {cols} FROM {} WHERE {}",
+                quote(&old_name),
+                in_list(p)
+            )),
+            (true, None, Strategy::Merge) => {
+                Some(format!("SELECT {cols} FROM {}", quote(&old_name)))
+            }
         };
         let skip_write = new_rows == 0 && (partition.is_some() || has_old);
         let sql = match (m.config.strategy, old_rows) {
@@ -121,9 +175,18 @@ impl Runner<'_> {
             }
         };
         let written = if skip_write {
-            WrittenTable { file_schema: file_schema.clone(), files: vec![] }
+            WrittenTable {
+                file_schema: file_schema.clone(),
+                files: vec![],
+            }
         } else {
-            let stream = ctx.sql(&sql).await.map_err(from_datafusion)?.execute_stream().await.map_err(from_datafusion)?;
+            let stream = ctx
+                .sql(&sql)
+                .await
+                .map_err(from_datafusion)?
+                .execute_stream()
+                .await
+                .map_err(from_datafusion)?;
             write_table(stream, self.warehouse, &self.staging, &m.name, partition).await?
         };
 
@@ -131,12 +194,21 @@ impl Runner<'_> {
         ctx.deregister_table(m.name.as_str())?;
         let staged_name = format!("__staged_{}", m.name);
         if !written.files.is_empty() {
-            self.register_listing(&staged_name, self.warehouse, &join(&self.staging, &m.name), partition, Some(file_schema.clone())).await?;
+            self.register_listing(
+                &staged_name,
+                self.warehouse,
+                &join(&self.staging, &m.name),
+                partition,
+                Some(file_schema.clone()),
+            )
+            .await?;
         }
         let view = match (written.files.is_empty(), has_old, partition) {
             (false, true, Some(p)) => Some(format!(
                 "SELECT * FROM {} UNION ALL SELECT * FROM {} WHERE NOT ({})",
-                quote(&staged_name), quote(&old_name), in_list(p)
+                quote(&staged_name),
+                quote(&old_name),
+                in_list(p)
             )),
             (false, _, _) => Some(format!("SELECT * FROM {}", quote(&staged_name))),
             (true, true, _) => Some(format!("SELECT * FROM {}", quote(&old_name))),
@@ -149,10 +221,18 @@ impl Runner<'_> {
             }
             None => {
                 let schema = ctx.table(new_name.as_str()).await?.schema().inner().clone();
-                ctx.register_table(m.name.as_str(), Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+                ctx.register_table(
+                    m.name.as_str(),
+                    Arc::new(MemTable::try_new(schema, vec![vec![]])?),
+                )?;
             }
         }
-        Ok(ModelResult { model: m.name.clone(), new_rows, written, millis: 0 })
+        Ok(ModelResult {
+            model: m.name.clone(),
+            new_rows,
+            written,
+            millis: 0,
+        })
     }
 
     /// Registers the Parquet files below `dir` as table `name`; returns its full schema.
@@ -182,7 +262,8 @@ pub async fn listing_table(
     file_schema: Option<SchemaRef>,
 ) -> Result<ListingTable> {
     let url = ListingTableUrl::parse(format!("{}/", loc.url_of(dir)))?;
-    let mut opts = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let mut opts =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     if let Some(p) = partition {
         opts = opts.with_table_partition_cols(vec![(p.to_string(), DataType::Date32)]);
     }
@@ -199,7 +280,10 @@ async fn exists(loc: &Location, dir: &Path) -> Result<bool> {
     let mut list = loc.store.list(Some(dir));
     while let Some(m) = list.next().await {
         let m = m?;
-        if m.location.filename().is_some_and(|n| n.ends_with(".parquet")) {
+        if m.location
+            .filename()
+            .is_some_and(|n| n.ends_with(".parquet"))
+        {
             return Ok(true);
         }
     }
@@ -207,7 +291,13 @@ async fn exists(loc: &Location, dir: &Path) -> Result<bool> {
 }
 
 async fn distinct_dates(ctx: &SessionContext, sql: &str) -> Result<Vec<i32>> {
-    let batches = ctx.sql(sql).await.map_err(from_datafusion)?.collect().await.map_err(from_datafusion)?;
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(from_datafusion)?
+        .collect()
+        .await
+        .map_err(from_datafusion)?;
     let mut out = BTreeSet::new();
     for b in batches {
         let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Date32)?;

@@ -6,14 +6,20 @@ use crate::common::{pipeline, put};
 
 fn kpi_etl() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kpi-etl"));
-    c.env_remove("KPI_ETL_PII_KEY").env_remove("KPI_ETL_RAW").env_remove("KPI_ETL_WAREHOUSE");
+    c.env_remove("KPI_ETL_PII_KEY")
+        .env_remove("KPI_ETL_RAW")
+        .env_remove("KPI_ETL_WAREHOUSE");
     c.arg("--pipeline").arg(pipeline());
     c
 }
 
 fn output(c: &mut Command) -> (i32, String) {
     let out = c.output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap(), text)
 }
 
@@ -39,7 +45,13 @@ fn bad_usage_exits_2_and_names_the_problem() {
 #[test]
 fn a_run_without_the_pii_key_stops_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, text) = output(kpi_etl().args(["run", "--date", "2026-11-26", "--raw"]).arg(dir.path()).arg("--warehouse").arg(dir.path().join("wh")));
+    let (code, text) = output(
+        kpi_etl()
+            .args(["run", "--date", "2026-11-26", "--raw"])
+            .arg(dir.path())
+            .arg("--warehouse")
+            .arg(dir.path().join("wh")),
+    );
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("KPI_ETL_PII_KEY is not set"), "{text}");
 }
@@ -48,7 +60,14 @@ fn a_run_without_the_pii_key_stops_with_a_clear_message() {
 fn a_missing_raw_root_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope");
-    let (code, text) = output(kpi_etl().env("KPI_ETL_PII_KEY", "k").args(["run", "--date", "2026-11-26", "--raw"]).arg(&missing).arg("--warehouse").arg(dir.path().join("wh")));
+    let (code, text) = output(
+        kpi_etl()
+            .env("KPI_ETL_PII_KEY", "k")
+            .args(["run", "--date", "2026-11-26", "--raw"])
+            .arg(&missing)
+            .arg("--warehouse")
+            .arg(dir.path().join("wh")),
+    );
     assert_eq!(code, 1, "{text}");
     assert!(text.contains(&missing.display().to_string()), "{text}");
 }
@@ -56,13 +75,26 @@ fn a_missing_raw_root_is_an_error_naming_it() {
 #[test]
 fn options_come_from_the_environment_too() {
     let dir = tempfile::tempdir().unwrap();
-    put(dir.path(), "raw/pbx/queue_log/dt=2026-11-26/queue_log", "1795683000|NONE|NONE|NONE|QUEUESTART\n");
-    let (code, text) = output(kpi_etl()
-        .env("KPI_ETL_PII_KEY", "k")
-        .env("KPI_ETL_RAW", dir.path().join("raw"))
-        .env("KPI_ETL_WAREHOUSE", dir.path().join("wh"))
-        .args(["run", "--date", "2026-11-26"]));
+    put(
+        dir.path(),
+        "raw/pbx/queue_log/dt=2026-11-26/queue_log",
+        "1795683000|NONE|NONE|NONE|QUEUESTART\n",
+    );
+    let (code, text) = output(
+        kpi_etl()
+            .env("KPI_ETL_PII_KEY", "k")
+            .env("KPI_ETL_RAW", dir.path().join("raw"))
+            .env("KPI_ETL_WAREHOUSE", dir.path().join("wh"))
+            .args(["run", "--date", "2026-11-26"]),
+    );
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("landing 2026-11-26: 1 files, 1 rows read, 0 rejected"), "{text}");
-    assert!(dir.path().join("wh/stg_queue_log/dt=2026-11-26/part-00000.parquet").exists());
+    assert!(
+        text.contains("landing 2026-11-26: 1 files, 1 rows read, 0 rejected"),
+        "{text}"
+    );
+    assert!(
+        dir.path()
+            .join("wh/stg_queue_log/dt=2026-11-26/part-00000.parquet")
+            .exists()
+    );
 }

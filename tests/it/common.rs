@@ -53,24 +53,42 @@ pub fn d(s: &str) -> NaiveDate {
 
 /// Runs `sql` over the published table `table` (partition column `partition`), registered as
 /// `t`, and returns the result as sorted text lines (one per row, header excluded).
-pub async fn query(warehouse: &Path, table: &str, partition: Option<&str>, sql: &str) -> Vec<String> {
+pub async fn query(
+    warehouse: &Path,
+    table: &str,
+    partition: Option<&str>,
+    sql: &str,
+) -> Vec<String> {
     let batches = query_batches(warehouse, table, partition, sql).await;
     let text = pretty_format_batches(&batches).unwrap().to_string();
     let mut lines: Vec<String> = text
         .lines()
         .filter(|l| l.starts_with('|'))
         .skip(1)
-        .map(|l| l.split('|').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" | "))
+        .map(|l| {
+            l.split('|')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
         .collect();
     lines.sort();
     lines
 }
 
 /// Like [`query`], returning the batches.
-pub async fn query_batches(warehouse: &Path, table: &str, partition: Option<&str>, sql: &str) -> Vec<RecordBatch> {
+pub async fn query_batches(
+    warehouse: &Path,
+    table: &str,
+    partition: Option<&str>,
+    sql: &str,
+) -> Vec<RecordBatch> {
     let ctx = SessionContext::new();
     let loc = Location::open(&warehouse.to_string_lossy()).unwrap();
-    let t = listing_table(&ctx, &loc, &loc.child(table), partition, None).await.unwrap();
+    let t = listing_table(&ctx, &loc, &loc.child(table), partition, None)
+        .await
+        .unwrap();
     ctx.register_table("t", std::sync::Arc::new(t)).unwrap();
     ctx.sql(sql).await.unwrap().collect().await.unwrap()
 }

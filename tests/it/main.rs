@@ -4,6 +4,8 @@ mod cli;
 mod common;
 mod dst;
 mod formats;
+mod generated;
+mod generator;
 mod phone;
 mod pipeline;
 mod readers;

@@ -4,7 +4,14 @@ use kpi_etl::transform::phone::{e164, number_type, voice_channel};
 
 #[test]
 fn every_spanish_format_is_one_number() {
-    for raw in ["612 34 56 78", "612345678", "0034612345678", "+34612345678", "34612345678", "+34 612-34-56-78"] {
+    for raw in [
+        "612 34 56 78",
+        "612345678",
+        "0034612345678",
+        "+34612345678",
+        "34612345678",
+        "+34 612-34-56-78",
+    ] {
         assert_eq!(e164(raw).as_deref(), Some("+34612345678"), "{raw}");
     }
 }
