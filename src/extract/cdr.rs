@@ -134,6 +134,7 @@ impl FormatReader for CdrReader {
                 Ok(false) => break,
                 Err(e) => return Err(ctx.csv_error(e)),
             }
+            ctx.check_text(&record)?;
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
                 continue; // blank line

@@ -95,6 +95,18 @@ impl FileContext {
         }
     }
 
+    /// Fails when a record holds a NUL byte: the file is binary, not CSV text.
+    pub fn check_text(&self, record: &csv::ByteRecord) -> Result<(), ReadError> {
+        if record.as_slice().contains(&0) {
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            return Err(ReadError::Unreadable {
+                file: self.file.clone(),
+                reason: format!("binary data (a NUL byte) at line {line}: not a CSV file"),
+            });
+        }
+        Ok(())
+    }
+
     /// A CSV-level failure (I/O or undecodable stream) as a file error.
     pub fn csv_error(&self, e: csv::Error) -> ReadError {
         match e.into_kind() {

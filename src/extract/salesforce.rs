@@ -282,6 +282,7 @@ impl FormatReader for SalesforceReader {
             Ok(false) => return Ok(0), // an empty file: no rows
             Err(e) => return Err(ctx.csv_error(e)),
         }
+        ctx.check_text(&record)?;
         let header: Vec<String> = record
             .iter()
             .enumerate()
@@ -322,6 +323,7 @@ impl FormatReader for SalesforceReader {
                 Ok(false) => break,
                 Err(e) => return Err(ctx.csv_error(e)),
             }
+            ctx.check_text(&record)?;
             let line = record.position().map(|p| p.line()).unwrap_or(0);
             if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
                 continue;

@@ -305,6 +305,38 @@ async fn a_file_named_gz_that_is_not_gzip_is_an_error_naming_it() {
 }
 
 #[tokio::test]
+async fn a_binary_file_named_csv_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A gzip stream saved without the .gz suffix: binary, not CSV.
+    put(
+        dir.path(),
+        "pbx/cdr/dt=2026-11-26/Master.csv",
+        gzip(&[0u8; 64]),
+    );
+    let err = read(dir.path(), "cdr", "2026-11-26", "SELECT * FROM t")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("pbx/cdr/dt=2026-11-26/Master.csv: binary data"),
+        "{err}"
+    );
+    put(
+        dir.path(),
+        "crm/Lead/dt=2026-11-26/Lead.csv",
+        b"PK\x03\x04\x00\x00zipped",
+    );
+    let err = read(dir.path(), "crm_lead", "2026-11-26", "SELECT * FROM t")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("crm/Lead/dt=2026-11-26/Lead.csv: binary data"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn a_truncated_gzip_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut data = Vec::new();
