@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::config::PipelineConfig;
 use crate::extract::{self, RejectSink};
 use crate::load::publish::{self, PublishedTable, SuccessMarker};
-use crate::load::writer::{WrittenTable, write_table};
+use crate::load::writer::WrittenTable;
 use crate::storage::Location;
 use crate::transform::{functions, model, runner::Runner};
 
@@ -294,56 +294,40 @@ async fn write_rejects(
         Field::new("dt", DataType::Date32, false),
     ]));
     let day = extract::parse::days_since_epoch(date);
+    let text = |f: fn(&extract::Reject) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(rejects.iter().map(f)))
+    };
     let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            rejects.iter().map(|r| r.source.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rejects.iter().map(|r| r.file.as_str()),
-        )),
+        text(|r| &r.source),
+        text(|r| &r.file),
         Arc::new(Int64Array::from_iter_values(
             rejects.iter().map(|r| r.line as i64),
         )),
         Arc::new(StringArray::from_iter(
             rejects.iter().map(|r| r.column.as_deref()),
         )),
-        Arc::new(StringArray::from_iter_values(
-            rejects.iter().map(|r| r.reason.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rejects.iter().map(|r| r.raw.as_str()),
-        )),
+        text(|r| &r.reason),
+        text(|r| &r.raw),
         Arc::new(Date32Array::from(vec![day; rejects.len()])),
     ];
     let batch = RecordBatch::try_new(schema.clone(), cols)?;
+    let file_schema = crate::load::types::warehouse_schema(REJECTS_TABLE, &schema, Some("dt"))?;
     let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter(vec![Ok(batch)]));
-    let mut written = write_table(Box::pin(stream), wh, staging, REJECTS_TABLE, Some("dt")).await?;
-    if written.files.is_empty() {
-        // No rejects: still replace the landing date's partition, so a re-run after a fix
-        // clears the rejects of the failed attempt.
-        let empty = RecordBatch::new_empty(written.file_schema.clone());
-        let path = crate::storage::join(
-            staging,
-            &format!(
-                "{REJECTS_TABLE}/{}/{}",
-                crate::load::writer::partition_dir("dt", day),
-                crate::load::writer::PART_FILE
-            ),
-        );
-        let sink = object_store::buffered::BufWriter::new(wh.store.clone(), path);
-        let mut w = datafusion::parquet::arrow::AsyncArrowWriter::try_new(
-            sink,
-            written.file_schema.clone(),
-            Some(crate::load::writer::writer_properties()),
-        )?;
-        w.write(&empty).await?;
-        w.close().await?;
-        written.files.push(crate::load::writer::WrittenFile {
-            partition: crate::load::writer::partition_dir("dt", day),
-            rows: 0,
-        });
-    }
-    Ok(written)
+    // Always replace the landing date's partition, even with no rejects: a re-run after a fix
+    // clears the rejects of the failed attempt.
+    let file = crate::load::writer::write_table_partition(
+        Box::pin(stream),
+        wh,
+        staging,
+        REJECTS_TABLE,
+        "dt",
+        day,
+    )
+    .await?;
+    Ok(WrittenTable {
+        file_schema,
+        files: vec![file],
+    })
 }
 
 /// A published table as found in the warehouse.

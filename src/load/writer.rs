@@ -171,3 +171,33 @@ pub async fn write_table(
         files,
     })
 }
+
+/// Writes `input` as the whole content of one partition (`<column>=<day>`), even when it holds
+/// no rows: an empty file replaces the partition with nothing.
+pub async fn write_table_partition(
+    mut input: SendableRecordBatchStream,
+    dest: &Location,
+    root: &Path,
+    table: &str,
+    column: &str,
+    day: i32,
+) -> Result<WrittenFile> {
+    let file_schema = warehouse_schema(table, &input.schema(), Some(column))?;
+    let rel = partition_dir(column, day);
+    let path = join(root, &format!("{table}/{rel}/{PART_FILE}"));
+    let sink = BufWriter::with_capacity(dest.store.clone(), path, 8 * 1024 * 1024);
+    let mut w = AsyncArrowWriter::try_new(sink, file_schema.clone(), Some(writer_properties()))?;
+    let mut rows = 0u64;
+    while let Some(batch) = input.next().await {
+        let batch = batch.map_err(crate::error::from_datafusion)?;
+        rows += batch.num_rows() as u64;
+        w.write(&conform(&batch, &file_schema)?).await?;
+    }
+    w.close()
+        .await
+        .with_context(|| format!("cannot finish writing {table}/{rel}"))?;
+    Ok(WrittenFile {
+        partition: rel,
+        rows,
+    })
+}

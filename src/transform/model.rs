@@ -72,6 +72,9 @@ pub struct ModelConfig {
     /// SQL ORDER BY list choosing the row kept among those sharing a key.
     #[serde(default)]
     pub latest_by: Option<String>,
+    /// For `replace`: a query returning the partition dates to rebuild (see the runner).
+    #[serde(default)]
+    pub partitions: Option<String>,
     /// What the table holds.
     #[serde(default)]
     pub description: String,
@@ -124,8 +127,25 @@ impl Model {
                 path.display()
             );
         }
-        let reads = referenced_tables(sql)
+        let mut reads = referenced_tables(sql)
             .with_context(|| format!("{}: cannot resolve the tables it reads", path.display()))?;
+        if let Some(p) = &config.partitions {
+            reads.extend(
+                referenced_tables(p)
+                    .with_context(|| format!("{}: invalid partitions query", path.display()))?,
+            );
+        }
+        // `x__changed` and `x__previous` are produced by model `x`; `__partitions` by the runner.
+        let reads = reads
+            .into_iter()
+            .filter(|r| r != "__partitions")
+            .map(|r| {
+                r.strip_suffix("__changed")
+                    .or_else(|| r.strip_suffix("__previous"))
+                    .map(str::to_string)
+                    .unwrap_or(r)
+            })
+            .collect();
         Ok(Self {
             name,
             path: path.to_path_buf(),

@@ -2,22 +2,32 @@
 //!
 //! For each model the runner computes the night's rows, works out which partitions they touch,
 //! combines them with what the warehouse already holds there (`merge`) or takes them as the new
-//! content (`replace`), and writes the result to the run's staging area. Downstream models then
-//! read the model's table as "staged partitions, plus published partitions the night did not
-//! touch", so they see the night's result before anything is published.
+//! content of those partitions (`replace`), and writes the result to the run's staging area.
+//!
+//! After a model has run, later models can read:
+//! - `<model>`: the table as it will be once published (staged partitions, plus the published
+//!   partitions the night did not touch);
+//! - `<model>__changed`: the rows of this night's result that changed (merge: the rows whose key
+//!   the night delivered; replace: every row of the rewritten partitions);
+//! - `<model>__previous`: what the published table held for those keys or partitions before.
+//!
+//! A `replace` model may declare `partitions`, a query returning the partition dates to rebuild
+//! (usually from upstream `__changed` and `__previous` tables); the runner registers them as the
+//! table `__partitions` for the model's SQL and rewrites each of them whole, empty ones included.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::{DataType, Date32Type, SchemaRef};
+use anyhow::{Context, Result, bail};
+use datafusion::arrow::array::{Array, AsArray, Date32Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 use object_store::path::Path;
 
@@ -51,8 +61,21 @@ pub struct Runner<'a> {
     pub scratch: &'a Location,
 }
 
-fn quote(id: &str) -> String {
+/// Quotes an identifier for SQL.
+pub fn quote(id: &str) -> String {
     format!("\"{}\"", id.replace('"', "\"\""))
+}
+
+/// `<expr> IN (DATE '...', ...)`, or a condition that is never true for no dates.
+fn in_dates(expr: &str, days: &[i32]) -> String {
+    if days.is_empty() {
+        return "FALSE".to_string();
+    }
+    let list: Vec<String> = days
+        .iter()
+        .map(|d| format!("DATE '{}'", &partition_dir("d", *d)[2..]))
+        .collect();
+    format!("{expr} IN ({})", list.join(", "))
 }
 
 impl Runner<'_> {
@@ -61,15 +84,13 @@ impl Runner<'_> {
         let mut out = Vec::new();
         for m in models {
             let started = Instant::now();
-            let r = self
+            let mut r = self
                 .run_one(m)
                 .await
                 .with_context(|| format!("model {} ({})", m.name, m.path.display()))?;
-            tracing::info!(model = %m.name, rows = r.written.rows(), new_rows = r.new_rows, ms = started.elapsed().as_millis() as u64, "model built");
-            out.push(ModelResult {
-                millis: started.elapsed().as_millis(),
-                ..r
-            });
+            r.millis = started.elapsed().as_millis();
+            tracing::info!(model = %m.name, rows = r.written.rows(), new_rows = r.new_rows, ms = r.millis as u64, "model built");
+            out.push(r);
         }
         Ok(out)
     }
@@ -77,40 +98,64 @@ impl Runner<'_> {
     async fn run_one(&self, m: &Model) -> Result<ModelResult> {
         let ctx = self.ctx;
         let partition = m.config.materialized.partition_column();
-        // 1. The night's rows, materialised once in local scratch space.
-        let df = ctx.sql(&m.sql).await.map_err(from_datafusion)?;
-        let stream = df.execute_stream().await.map_err(from_datafusion)?;
+        let strategy = m.config.strategy;
+
+        // 1. The partitions to rebuild, when the model says which.
+        let targets = match (&m.config.partitions, partition) {
+            (Some(sql), Some(p)) => {
+                let days = distinct_dates(ctx, sql)
+                    .await
+                    .context("the partitions query")?;
+                register_dates(ctx, "__partitions", p, &days)?;
+                Some(days)
+            }
+            (Some(_), None) => bail!("`partitions` needs a daily or monthly model"),
+            _ => None,
+        };
+
+        // 2. The night's rows, materialised once in local scratch space.
         let new_name = format!("__new_{}", m.name);
-        let new = write_table(stream, self.scratch, &self.scratch.prefix, &new_name, None).await?;
-        let new_rows = new.rows();
+        let stream = ctx
+            .sql(&m.sql)
+            .await
+            .map_err(from_datafusion)?
+            .execute_stream()
+            .await
+            .map_err(from_datafusion)?;
+        let new_rows = write_table(stream, self.scratch, &self.scratch.prefix, &new_name, None)
+            .await?
+            .rows();
+        let new_dir = join(&self.scratch.prefix, &new_name);
         let new_schema = self
-            .register_listing(
-                &new_name,
-                self.scratch,
-                &join(&self.scratch.prefix, &new_name),
-                None,
-                None,
-            )
+            .register_listing(&new_name, self.scratch, &new_dir, None, None)
             .await?;
         let file_schema = crate::load::types::warehouse_schema(&m.name, &new_schema, partition)?;
-        let columns: Vec<String> = new_schema
+        let cols: Vec<String> = new_schema
             .fields()
             .iter()
             .map(|f| quote(f.name()))
             .collect();
-        let cols = columns.join(", ");
+        let cols = cols.join(", ");
 
-        // 2. The partitions the night touches.
-        let touched: Vec<i32> = match partition {
+        // 3. The partitions the night touches.
+        let produced = match partition {
             Some(p) => {
-                distinct_dates(
-                    ctx,
-                    &format!("SELECT DISTINCT {} FROM {}", quote(p), quote(&new_name)),
-                )
-                .await?
+                let sql = format!("SELECT DISTINCT {} FROM {}", quote(p), quote(&new_name));
+                distinct_dates(ctx, &sql).await?
             }
             None => vec![],
         };
+        if let (Some(t), Some(p)) = (&targets, partition) {
+            if let Some(d) = produced.iter().find(|d| !t.contains(d)) {
+                bail!(
+                    "produced a row for {} outside the partitions it rebuilds",
+                    partition_dir(p, *d)
+                );
+            }
+        }
+        let touched = targets.clone().unwrap_or(produced);
+
+        // 4. What the warehouse holds already.
         let old_name = format!("__old_{}", m.name);
         let published = self.warehouse.child(&m.name);
         let has_old = exists(self.warehouse, &published).await?;
@@ -130,43 +175,24 @@ impl Runner<'_> {
                 )
             })?;
         }
-
-        // 3. The content to write.
-        let in_list = |p: &str| {
-            let dates: Vec<String> = touched
-                .iter()
-                .map(|d| format!("DATE '{}'", &partition_dir(p, *d)[p.len() + 1..]))
-                .collect();
-            format!(
-                "{} IN ({})",
-                quote(p),
-                if dates.is_empty() {
-                    "NULL".to_string()
-                } else {
-                    dates.join(", ")
-                }
-            )
-        };
-        let old_rows = match (has_old, partition, m.config.strategy) {
-            (false, _, _) | (_, _, Strategy::Replace) => None,
-            (true, Some(p), Strategy::Merge) => Some(format!(
+        let old_in_touched = match partition {
+            Some(p) => format!(
                 "SELECT {cols} FROM {} WHERE {}",
                 quote(&old_name),
-                in_list(p)
-            )),
-            (true, None, Strategy::Merge) => {
-                Some(format!("SELECT {cols} FROM {}", quote(&old_name)))
-            }
+                in_dates(&quote(p), &touched)
+            ),
+            None => format!("SELECT {cols} FROM {}", quote(&old_name)),
         };
-        let skip_write = new_rows == 0 && (partition.is_some() || has_old);
-        let sql = match (m.config.strategy, old_rows) {
-            (Strategy::Replace, _) => format!("SELECT {cols} FROM {}", quote(&new_name)),
-            (Strategy::Merge, old) => {
-                let unioned = match old {
-                    Some(old) => format!("SELECT {cols} FROM {} UNION ALL {old}", quote(&new_name)),
-                    None => format!("SELECT {cols} FROM {}", quote(&new_name)),
-                };
-                let key: Vec<String> = m.config.unique_key.iter().map(|k| quote(k)).collect();
+
+        // 5. The content to write.
+        let key: Vec<String> = m.config.unique_key.iter().map(|k| quote(k)).collect();
+        let content = match strategy {
+            Strategy::Replace => format!("SELECT {cols} FROM {}", quote(&new_name)),
+            Strategy::Merge => {
+                let mut unioned = format!("SELECT {cols} FROM {}", quote(&new_name));
+                if has_old {
+                    unioned = format!("{unioned} UNION ALL {old_in_touched}");
+                }
                 let order = m.config.latest_by.clone().unwrap_or_else(|| key.join(", "));
                 format!(
                     "SELECT {cols} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {order}) AS __keep FROM ({unioned}) AS u) AS k WHERE __keep = 1",
@@ -174,65 +200,157 @@ impl Runner<'_> {
                 )
             }
         };
-        let written = if skip_write {
+        let nothing_new = new_rows == 0 && targets.as_ref().is_none_or(|t| t.is_empty());
+        let written = if nothing_new && (partition.is_some() || has_old) {
             WrittenTable {
                 file_schema: file_schema.clone(),
                 files: vec![],
             }
         } else {
             let stream = ctx
-                .sql(&sql)
+                .sql(&content)
                 .await
                 .map_err(from_datafusion)?
                 .execute_stream()
                 .await
                 .map_err(from_datafusion)?;
-            write_table(stream, self.warehouse, &self.staging, &m.name, partition).await?
+            let mut w =
+                write_table(stream, self.warehouse, &self.staging, &m.name, partition).await?;
+            if let (Some(t), Some(p)) = (&targets, partition) {
+                self.write_empty_partitions(&m.name, p, t, &mut w).await?;
+            }
+            w
         };
 
-        // 4. The model's table as downstream models see it.
-        ctx.deregister_table(m.name.as_str())?;
+        // 6. The model's table, and its changes, as later models see them.
         let staged_name = format!("__staged_{}", m.name);
-        if !written.files.is_empty() {
+        if written.files.is_empty() {
+            register_empty(ctx, &staged_name, &new_schema, partition)?;
+        } else {
+            let dir = join(&self.staging, &m.name);
             self.register_listing(
                 &staged_name,
                 self.warehouse,
-                &join(&self.staging, &m.name),
+                &dir,
                 partition,
                 Some(file_schema.clone()),
             )
             .await?;
         }
-        let view = match (written.files.is_empty(), has_old, partition) {
-            (false, true, Some(p)) => Some(format!(
+        if !has_old {
+            register_empty(ctx, &old_name, &new_schema, partition)?;
+        }
+        let wrote = !written.files.is_empty();
+        let view = match (wrote, partition) {
+            (true, Some(p)) => format!(
                 "SELECT * FROM {} UNION ALL SELECT * FROM {} WHERE NOT ({})",
                 quote(&staged_name),
                 quote(&old_name),
-                in_list(p)
-            )),
-            (false, _, _) => Some(format!("SELECT * FROM {}", quote(&staged_name))),
-            (true, true, _) => Some(format!("SELECT * FROM {}", quote(&old_name))),
-            (true, false, _) => None,
+                in_dates(&quote(p), &touched)
+            ),
+            (true, None) => format!("SELECT * FROM {}", quote(&staged_name)),
+            (false, _) => format!("SELECT * FROM {}", quote(&old_name)),
         };
-        match view {
-            Some(v) => {
-                let df = ctx.sql(&v).await.map_err(from_datafusion)?;
-                ctx.register_table(m.name.as_str(), df.into_view())?;
+        self.register_view(&m.name, &view).await?;
+        let (changed, previous) = match strategy {
+            Strategy::Merge => {
+                let on: Vec<String> = key
+                    .iter()
+                    .map(|k| format!("n.{k} IS NOT DISTINCT FROM s.{k}"))
+                    .collect();
+                let semi = |table: &str| {
+                    format!(
+                        "SELECT s.* FROM {table} AS s WHERE EXISTS (SELECT 1 FROM {} AS n WHERE {})",
+                        quote(&new_name),
+                        on.join(" AND ")
+                    )
+                };
+                let previous = match partition {
+                    Some(p) => format!(
+                        "{} AND {}",
+                        semi(&quote(&old_name)),
+                        in_dates(&format!("s.{}", quote(p)), &touched)
+                    ),
+                    None => semi(&quote(&old_name)),
+                };
+                (semi(&quote(&staged_name)), previous)
             }
-            None => {
-                let schema = ctx.table(new_name.as_str()).await?.schema().inner().clone();
-                ctx.register_table(
-                    m.name.as_str(),
-                    Arc::new(MemTable::try_new(schema, vec![vec![]])?),
-                )?;
-            }
-        }
+            Strategy::Replace => (
+                format!("SELECT * FROM {}", quote(&staged_name)),
+                match partition {
+                    Some(p) => format!(
+                        "SELECT * FROM {} WHERE {}",
+                        quote(&old_name),
+                        in_dates(&quote(p), &touched)
+                    ),
+                    None => format!("SELECT * FROM {}", quote(&old_name)),
+                },
+            ),
+        };
+        self.register_view(&format!("{}__changed", m.name), &changed)
+            .await?;
+        self.register_view(&format!("{}__previous", m.name), &previous)
+            .await?;
         Ok(ModelResult {
             model: m.name.clone(),
             new_rows,
             written,
             millis: 0,
         })
+    }
+
+    async fn register_view(&self, name: &str, sql: &str) -> Result<()> {
+        let df = self.ctx.sql(sql).await.map_err(from_datafusion)?;
+        self.ctx.deregister_table(name)?;
+        self.ctx.register_table(name, df.into_view())?;
+        Ok(())
+    }
+
+    /// Writes an empty file for each target partition the model produced no row for, so that
+    /// the partition is replaced by nothing (a deleted record's last row disappears).
+    async fn write_empty_partitions(
+        &self,
+        table: &str,
+        column: &str,
+        targets: &[i32],
+        w: &mut WrittenTable,
+    ) -> Result<()> {
+        for d in targets {
+            let dir = partition_dir(column, *d);
+            if w.files.iter().any(|f| f.partition == dir) {
+                continue;
+            }
+            let mut fields: Vec<Field> = w
+                .file_schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.push(Field::new(column, DataType::Date32, false));
+            let schema = Arc::new(Schema::new(fields));
+            let mut cols: Vec<Arc<dyn Array>> = w
+                .file_schema
+                .fields()
+                .iter()
+                .map(|f| datafusion::arrow::array::new_null_array(f.data_type(), 0))
+                .collect();
+            cols.push(Arc::new(Date32Array::from(Vec::<i32>::new())));
+            let batch = RecordBatch::try_new(schema.clone(), cols)?;
+            let stream =
+                RecordBatchStreamAdapter::new(schema, futures::stream::iter(vec![Ok(batch)]));
+            let one = crate::load::writer::write_table_partition(
+                Box::pin(stream),
+                self.warehouse,
+                &self.staging,
+                table,
+                column,
+                *d,
+            )
+            .await?;
+            w.files.push(one);
+        }
+        w.files.sort_by(|a, b| a.partition.cmp(&b.partition));
+        Ok(())
     }
 
     /// Registers the Parquet files below `dir` as table `name`; returns its full schema.
@@ -250,6 +368,51 @@ impl Runner<'_> {
         self.ctx.register_table(name, Arc::new(table))?;
         Ok(schema)
     }
+}
+
+/// Registers an empty table of `schema` (the partition column, if any, last).
+fn register_empty(
+    ctx: &SessionContext,
+    name: &str,
+    schema: &SchemaRef,
+    partition: Option<&str>,
+) -> Result<()> {
+    let mut fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .filter(|f| Some(f.name().as_str()) != partition)
+        .map(|f| {
+            let dt = crate::load::types::warehouse_type(name, f.name(), f.data_type())
+                .unwrap_or(f.data_type().clone());
+            Field::new(f.name(), dt, true)
+        })
+        .collect();
+    if let Some(p) = partition {
+        fields.push(Field::new(p, DataType::Date32, true));
+    }
+    let table = MemTable::try_new(Arc::new(Schema::new(fields)), vec![vec![]])?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// Registers a one-column table of dates.
+fn register_dates(ctx: &SessionContext, name: &str, column: &str, days: &[i32]) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        column,
+        DataType::Date32,
+        false,
+    )]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(Date32Array::from(days.to_vec()))],
+    )?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(
+        name,
+        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
+    )?;
+    Ok(())
 }
 
 /// A listing table over the Parquet files below `dir`, with an optional DATE partition column.
@@ -279,8 +442,8 @@ async fn exists(loc: &Location, dir: &Path) -> Result<bool> {
     use futures::StreamExt;
     let mut list = loc.store.list(Some(dir));
     while let Some(m) = list.next().await {
-        let m = m?;
-        if m.location
+        if m?
+            .location
             .filename()
             .is_some_and(|n| n.ends_with(".parquet"))
         {
@@ -290,6 +453,7 @@ async fn exists(loc: &Location, dir: &Path) -> Result<bool> {
     Ok(false)
 }
 
+/// The distinct non-null dates of the first column of `sql`'s result, sorted.
 async fn distinct_dates(ctx: &SessionContext, sql: &str) -> Result<Vec<i32>> {
     let batches = ctx
         .sql(sql)
@@ -302,11 +466,11 @@ async fn distinct_dates(ctx: &SessionContext, sql: &str) -> Result<Vec<i32>> {
     for b in batches {
         let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Date32)?;
         let col = col.as_primitive::<Date32Type>();
-        for i in 0..col.len() {
-            if col.is_valid(i) {
-                out.insert(col.value(i));
-            }
-        }
+        out.extend(
+            (0..col.len())
+                .filter(|i| col.is_valid(*i))
+                .map(|i| col.value(i)),
+        );
     }
     Ok(out.into_iter().collect())
 }
