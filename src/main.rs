@@ -37,6 +37,7 @@ fn main() {
                 calls_per_day,
                 seed,
             } => cli::commands::generate_raw(g, out, *from, *to, *calls_per_day, *seed).await,
+            Command::Query { sql } => cli::commands::query(g, sql).await,
             Command::Demo { calls_per_day, dir } => {
                 cli::commands::demo(g, *calls_per_day, dir).await
             }

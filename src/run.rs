@@ -341,6 +341,43 @@ pub struct TableCount {
     pub rows: u64,
 }
 
+/// A session with every table published in `warehouse` registered under its name.
+pub async fn warehouse_session(
+    warehouse: &str,
+    tz: Tz,
+) -> Result<(SessionContext, Vec<TableCount>)> {
+    let counts = warehouse_counts(warehouse).await?;
+    let wh = Location::open_existing(warehouse)?;
+    let ctx = SessionContext::new();
+    ctx.register_object_store(&wh.store_url, wh.store.clone());
+    functions::register(&ctx, tz, b"");
+    for t in &counts {
+        let key = if t.partitions > 0 {
+            table_partition_key(&wh, &t.table).await?
+        } else {
+            None
+        };
+        let table = crate::transform::runner::listing_table(
+            &ctx,
+            &wh,
+            &wh.child(&t.table),
+            key.as_deref(),
+            None,
+        )
+        .await?;
+        ctx.register_table(t.table.as_str(), Arc::new(table))?;
+    }
+    Ok((ctx, counts))
+}
+
+async fn table_partition_key(wh: &Location, table: &str) -> Result<Option<String>> {
+    let listing = wh.store.list_with_delimiter(Some(&wh.child(table))).await?;
+    Ok(listing.common_prefixes.first().and_then(|p| {
+        p.filename()
+            .and_then(|n| n.split_once('=').map(|(k, _)| k.to_string()))
+    }))
+}
+
 /// Counts the partitions and rows of every table published in `warehouse`.
 pub async fn warehouse_counts(warehouse: &str) -> Result<Vec<TableCount>> {
     use futures::TryStreamExt;

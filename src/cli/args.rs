@@ -120,6 +120,15 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Run a SQL query over the published warehouse and print the result.
+    ///
+    /// Every table is registered under its name, partition column included.
+    ///
+    /// Example: kpi-etl query --warehouse ./demo/warehouse "SELECT dt, COUNT(*) FROM stg_cdr GROUP BY dt"
+    Query {
+        /// The SQL query.
+        sql: String,
+    },
     /// The embedded default: generate a week of sample data into ./demo/raw, run the pipeline
     /// into ./demo/warehouse and print a summary. Nothing to configure.
     ///

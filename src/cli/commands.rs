@@ -140,3 +140,18 @@ pub async fn demo(g: &Global, calls_per_day: u64, dir: &Path) -> Result<()> {
     );
     Ok(())
 }
+
+/// `kpi-etl query`.
+pub async fn query(g: &Global, sql: &str) -> Result<()> {
+    let warehouse = g
+        .warehouse
+        .clone()
+        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    let (ctx, _) = kpi_etl::run::warehouse_session(&warehouse, g.timezone).await?;
+    let batches = ctx.sql(sql).await?.collect().await?;
+    println!(
+        "{}",
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)?
+    );
+    Ok(())
+}

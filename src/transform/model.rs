@@ -69,7 +69,8 @@ pub struct ModelConfig {
     /// Columns identifying a row, for `merge`.
     #[serde(default)]
     pub unique_key: Vec<String>,
-    /// SQL ORDER BY list choosing the row kept among those sharing a key.
+    /// SQL ORDER BY list choosing the row kept among those sharing a key; `__source_rank` is 0
+    /// for the night's rows and 1 for the warehouse's. Default: the night's rows win.
     #[serde(default)]
     pub latest_by: Option<String>,
     /// For `replace`: a query returning the partition dates to rebuild (see the runner).
@@ -163,7 +164,13 @@ fn referenced_tables(sql: &str) -> Result<BTreeSet<String>> {
     let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
     let stmt = statements.pop_front().context("empty SQL")?;
     let refs = state.resolve_table_references(&stmt)?;
-    Ok(refs.iter().map(|r| r.table().to_string()).collect())
+    // Table functions (generate_series, range, ...) are not tables.
+    let functions = state.table_functions();
+    Ok(refs
+        .iter()
+        .map(|r| r.table().to_string())
+        .filter(|t| !functions.contains_key(t))
+        .collect())
 }
 
 /// Loads every `*.sql` file below `dir` (any depth: `staging/`, `marts/`, ...).

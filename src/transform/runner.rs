@@ -7,9 +7,8 @@
 //! After a model has run, later models can read:
 //! - `<model>`: the table as it will be once published (staged partitions, plus the published
 //!   partitions the night did not touch);
-//! - `<model>__changed`: the rows of this night's result that changed (merge: the rows whose key
-//!   the night delivered; replace: every row of the rewritten partitions);
-//! - `<model>__previous`: what the published table held for those keys or partitions before.
+//! - `<model>__changed`: the rows the night added or altered (new or different from before);
+//! - `<model>__previous`: the rows the night removed or altered, as they were before.
 //!
 //! A `replace` model may declare `partitions`, a query returning the partition dates to rebuild
 //! (usually from upstream `__changed` and `__previous` tables); the runner registers them as the
@@ -118,7 +117,8 @@ impl Runner<'_> {
         let stream = ctx
             .sql(&m.sql)
             .await
-            .map_err(from_datafusion)?
+            .map_err(from_datafusion)
+            .context("planning the model's query")?
             .execute_stream()
             .await
             .map_err(from_datafusion)?;
@@ -189,11 +189,22 @@ impl Runner<'_> {
         let content = match strategy {
             Strategy::Replace => format!("SELECT {cols} FROM {}", quote(&new_name)),
             Strategy::Merge => {
-                let mut unioned = format!("SELECT {cols} FROM {}", quote(&new_name));
+                // `__source_rank` (0 for the night's rows, 1 for the warehouse's) lets
+                // `latest_by` prefer one side; without `latest_by`, the night's rows win.
+                let mut unioned = format!(
+                    "SELECT {cols}, 0 AS __source_rank FROM {}",
+                    quote(&new_name)
+                );
                 if has_old {
-                    unioned = format!("{unioned} UNION ALL {old_in_touched}");
+                    unioned = format!(
+                        "{unioned} UNION ALL SELECT *, 1 AS __source_rank FROM ({old_in_touched}) AS o"
+                    );
                 }
-                let order = m.config.latest_by.clone().unwrap_or_else(|| key.join(", "));
+                let order = m
+                    .config
+                    .latest_by
+                    .clone()
+                    .unwrap_or_else(|| "__source_rank".to_string());
                 format!(
                     "SELECT {cols} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {order}) AS __keep FROM ({unioned}) AS u) AS k WHERE __keep = 1",
                     key.join(", ")
@@ -210,7 +221,8 @@ impl Runner<'_> {
             let stream = ctx
                 .sql(&content)
                 .await
-                .map_err(from_datafusion)?
+                .map_err(from_datafusion)
+                .with_context(|| format!("planning the merge: {content}"))?
                 .execute_stream()
                 .await
                 .map_err(from_datafusion)?;
@@ -252,12 +264,11 @@ impl Runner<'_> {
             (false, _) => format!("SELECT * FROM {}", quote(&old_name)),
         };
         self.register_view(&m.name, &view).await?;
-        let (changed, previous) = match strategy {
+        // Rows after and before the night, for the keys (merge) or partitions (replace) it
+        // touched; what differs between them is the night's change.
+        let (after, before) = match strategy {
             Strategy::Merge => {
-                let on: Vec<String> = key
-                    .iter()
-                    .map(|k| format!("n.{k} IS NOT DISTINCT FROM s.{k}"))
-                    .collect();
+                let on: Vec<String> = key.iter().map(|k| format!("n.{k} = s.{k}")).collect();
                 let semi = |table: &str| {
                     format!(
                         "SELECT s.* FROM {table} AS s WHERE EXISTS (SELECT 1 FROM {} AS n WHERE {})",
@@ -265,7 +276,7 @@ impl Runner<'_> {
                         on.join(" AND ")
                     )
                 };
-                let previous = match partition {
+                let before = match partition {
                     Some(p) => format!(
                         "{} AND {}",
                         semi(&quote(&old_name)),
@@ -273,7 +284,7 @@ impl Runner<'_> {
                     ),
                     None => semi(&quote(&old_name)),
                 };
-                (semi(&quote(&staged_name)), previous)
+                (semi(&quote(&staged_name)), before)
             }
             Strategy::Replace => (
                 format!("SELECT * FROM {}", quote(&staged_name)),
@@ -287,6 +298,8 @@ impl Runner<'_> {
                 },
             ),
         };
+        let changed = format!("SELECT * FROM ({after}) AS a EXCEPT SELECT * FROM ({before}) AS b");
+        let previous = format!("SELECT * FROM ({before}) AS b EXCEPT SELECT * FROM ({after}) AS a");
         self.register_view(&format!("{}__changed", m.name), &changed)
             .await?;
         self.register_view(&format!("{}__previous", m.name), &previous)
@@ -300,7 +313,12 @@ impl Runner<'_> {
     }
 
     async fn register_view(&self, name: &str, sql: &str) -> Result<()> {
-        let df = self.ctx.sql(sql).await.map_err(from_datafusion)?;
+        let df = self
+            .ctx
+            .sql(sql)
+            .await
+            .map_err(from_datafusion)
+            .with_context(|| format!("planning the view {name}: {sql}"))?;
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, df.into_view())?;
         Ok(())
