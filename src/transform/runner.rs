@@ -229,7 +229,15 @@ impl Runner<'_> {
             let mut w =
                 write_table(stream, self.warehouse, &self.staging, &m.name, partition).await?;
             if let (Some(t), Some(p)) = (&targets, partition) {
-                self.write_empty_partitions(&m.name, p, t, &mut w).await?;
+                // A rebuilt partition left with no row is replaced by an empty file, where the
+                // warehouse had one (a deleted record's last row disappears).
+                let had = if has_old {
+                    let sql = format!("SELECT DISTINCT {} FROM {} WHERE {}", quote(p), quote(&old_name), in_dates(&quote(p), t));
+                    distinct_dates(ctx, &sql).await?
+                } else {
+                    vec![]
+                };
+                self.write_empty_partitions(&m.name, p, &had, &mut w).await?;
             }
             w
         };
@@ -324,8 +332,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Writes an empty file for each target partition the model produced no row for, so that
-    /// the partition is replaced by nothing (a deleted record's last row disappears).
+    /// Writes an empty file for each of `targets` the model produced no row for.
     async fn write_empty_partitions(
         &self,
         table: &str,

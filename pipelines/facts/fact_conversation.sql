@@ -1,0 +1,46 @@
+/* kpi-etl
+materialized = "daily"
+strategy = "replace"
+partitions = """
+SELECT dt FROM int_conversations__changed UNION SELECT dt FROM int_conversations__previous
+"""
+description = """One row per WhatsApp conversation (see int_conversations); dt is the local date of its
+first message. agent_key and queue_key are those of the first agent reply (the agent: the user
+who had the extension at reply time, else ext:<extension>); customer_key as in fact_call."""
+*/
+WITH conversations AS (
+    SELECT * FROM int_conversations WHERE dt IN (SELECT dt FROM __partitions)
+),
+account AS (
+    SELECT phone_hash, MIN(account_id) AS account_id FROM int_account_phones GROUP BY phone_hash
+)
+SELECT
+    c.conversation_id,
+    c.started_at,
+    c.business_number,
+    COALESCE(dc.customer_key, -1) AS customer_key,
+    COALESCE(q.queue_key, -1) AS queue_key,
+    CASE
+        WHEN c.agent_extension IS NULL THEN -1
+        ELSE COALESCE(u.agent_key, surrogate_key('ext:' || c.agent_extension))
+    END AS agent_key,
+    c.answered,
+    c.wait_s,
+    c.inbound_messages,
+    c.outbound_messages,
+    c.first_inbound_at,
+    c.replied_at,
+    c.customer_phone_hash,
+    c.dt
+FROM conversations AS c
+LEFT JOIN dim_queue AS q ON q.queue_name = c.queue_name
+LEFT JOIN dim_agent AS u
+    ON NOT u.is_inferred
+    AND u.extension = c.agent_extension
+    AND c.replied_at >= u.valid_from
+    AND c.replied_at < u.valid_to
+LEFT JOIN account AS a ON a.phone_hash = c.customer_phone_hash
+LEFT JOIN dim_customer AS dc
+    ON dc.account_id = a.account_id
+    AND c.started_at >= dc.valid_from
+    AND c.started_at < dc.valid_to
