@@ -13,10 +13,12 @@ description = """One row per call: the CDR rows sharing a linkedid. Its start is
 CDR rows touch and the day before (a call that crossed midnight)."""
 */
 WITH legs AS (
-    -- A call's rows start on its start day or the next one.
+    -- A call's rows start on its start day or the next one; the day before is read too, so
+    -- that a call started then is seen whole and not mistaken for one starting today.
     SELECT * FROM stg_cdr
     WHERE dt IN (SELECT dt FROM __partitions)
        OR dt IN (SELECT CAST(dt + INTERVAL '1 day' AS DATE) FROM __partitions)
+       OR dt IN (SELECT CAST(dt - INTERVAL '1 day' AS DATE) FROM __partitions)
 ),
 calls AS (
     SELECT call_id, MIN(started_at) AS started_at, MAX(ended_at) AS ended_at, COUNT(*) AS legs

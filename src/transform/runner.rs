@@ -232,12 +232,18 @@ impl Runner<'_> {
                 // A rebuilt partition left with no row is replaced by an empty file, where the
                 // warehouse had one (a deleted record's last row disappears).
                 let had = if has_old {
-                    let sql = format!("SELECT DISTINCT {} FROM {} WHERE {}", quote(p), quote(&old_name), in_dates(&quote(p), t));
+                    let sql = format!(
+                        "SELECT DISTINCT {} FROM {} WHERE {}",
+                        quote(p),
+                        quote(&old_name),
+                        in_dates(&quote(p), t)
+                    );
                     distinct_dates(ctx, &sql).await?
                 } else {
                     vec![]
                 };
-                self.write_empty_partitions(&m.name, p, &had, &mut w).await?;
+                self.write_empty_partitions(&m.name, p, &had, &mut w)
+                    .await?;
             }
             w
         };

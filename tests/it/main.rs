@@ -9,3 +9,4 @@ mod generator;
 mod phone;
 mod pipeline;
 mod readers;
+mod star;
