@@ -8,7 +8,8 @@
 //! - [`load`]: the partitioned Parquet writer and atomic publishing;
 //! - [`run`]: one night (or a backfill of many) from landing to published warehouse;
 //! - [`generate`]: a realistic raw landing zone for demos, tests and benchmarks;
-//! - [`storage`] and [`config`]: where data lives and how the pipeline is configured.
+//! - [`storage`] and [`config`]: where data lives and how the pipeline is configured;
+//! - [`pii`]: what personal data is hashed or masked.
 //!
 //! The command line (`src/main.rs`, `src/cli/`) sits on top.
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod extract;
 pub mod generate;
 pub mod load;
+pub mod pii;
 pub mod run;
 pub mod storage;
 pub mod transform;

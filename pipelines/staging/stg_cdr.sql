@@ -4,7 +4,8 @@ unique_key = ["uniqueid", "sequence"]
 latest_by = "landed_on, source_file, source_line"
 description = """One row per Asterisk CDR row (a dial attempt, transfer leg or bridge change), deduplicated
 on (uniqueid, sequence), the first landed copy kept. Times are UTC; dt is the local date of the
-row's start. External numbers appear only as keyed hashes; the business DID in E.164."""
+row's start. External numbers appear only as keyed hashes; the business DID in E.164; free
+text that may carry a number (lastdata, userfield, account codes) is masked."""
 */
 -- Local wall-clock start -> UTC: the uniqueid's epoch settles the repeated autumn hour.
 -- answer and end are derived from start and the elapsed seconds Asterisk measured
@@ -44,13 +45,13 @@ SELECT
     dstchannel,
     regexp_match(dstchannel, '^[A-Za-z0-9_]+/([0-9]{2,6})-[0-9a-fA-F]+$')[1] AS dstchannel_extension,
     lastapp,
-    lastdata,
+    mask_pii(lastdata) AS lastdata,
     CASE WHEN lastapp = 'Queue' THEN split_part(lastdata, ',', 1) END AS queue_name,
     disposition,
     amaflags,
-    accountcode,
-    userfield,
-    peeraccount,
+    mask_pii(accountcode) AS accountcode,
+    mask_pii(userfield) AS userfield,
+    mask_pii(peeraccount) AS peeraccount,
     source_file,
     source_line,
     landed_on,

@@ -20,7 +20,7 @@ pub struct Reject {
     pub column: Option<String>,
     /// Why the row was rejected.
     pub reason: String,
-    /// The row as read (lossily decoded, cut at 2,000 characters).
+    /// The row as read (lossily decoded, cut at 2,000 characters), personal data masked.
     pub raw: String,
 }
 
@@ -114,9 +114,9 @@ impl RejectSink {
     }
 }
 
-/// Cuts a raw row for the rejects table.
+/// Cuts a raw row for the rejects table, masking phone numbers and e-mail addresses.
 pub fn excerpt(raw: &[u8]) -> String {
     let s = String::from_utf8_lossy(raw);
     let s = s.trim_end_matches(['\r', '\n']);
-    s.chars().take(2000).collect()
+    crate::pii::mask(&s.chars().take(2000).collect::<String>())
 }

@@ -6,6 +6,7 @@
 //! | `phone_type(text)` | the number's type, e.g. `mobile`, `toll_free`, or NULL |
 //! | `voice_channel(text)` | channel of a dialled DID: `voice_geographic`, ... `voice_other` |
 //! | `pii_hash(text)` | keyed hash (HMAC-SHA256, hex) of a personal value such as a phone number |
+//! | `mask_pii(text)` | free text with phone-like digit runs and e-mail addresses masked ([`crate::pii`]) |
 //! | `local_to_utc(wall_clock, epoch_hint)` | UTC instant of a local wall-clock time in the business timezone |
 //! | `local_date(instant)` | the business-timezone calendar date of a UTC instant |
 //! | `add_seconds(instant, n)` | the instant `n` seconds later (NULL if either is NULL) |
@@ -33,7 +34,8 @@ use super::phone;
 
 /// Registers every function on `ctx`, bound to the business timezone and the PII key.
 pub fn register(ctx: &SessionContext, tz: Tz, pii_key: &[u8]) {
-    let text_fns: [(&'static str, TextFn); 3] = [
+    let text_fns: [(&'static str, TextFn); 4] = [
+        ("mask_pii", TextFn::Mask),
         ("phone_e164", TextFn::E164),
         ("phone_type", TextFn::Type),
         ("voice_channel", TextFn::Channel),
@@ -58,6 +60,7 @@ enum TextFn {
     Type,
     Channel,
     Hash(Vec<u8>),
+    Mask,
 }
 
 impl TextFn {
@@ -67,6 +70,7 @@ impl TextFn {
             TextFn::Type => phone::number_type(s).map(str::to_string),
             TextFn::Channel => Some(phone::voice_channel(s).to_string()),
             TextFn::Hash(key) => Some(keyed_hash(key, s)),
+            TextFn::Mask => Some(crate::pii::mask(s)),
         }
     }
 }

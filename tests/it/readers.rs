@@ -525,3 +525,28 @@ async fn a_missing_partition_is_an_empty_table() {
     assert_eq!(count(&b), 0);
     assert!(sink.files().is_empty());
 }
+
+#[tokio::test]
+async fn rejected_rows_keep_no_phone_number_or_email_in_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    put(
+        dir.path(),
+        "crm/Lead/dt=2026-11-26/Lead.csv",
+        "Id,Phone,Email,CreatedDate,LastModifiedDate\n00Q000000000001,+34 612345678,ana@example.com,yesterday,2026-11-26T10:00:00Z\n",
+    );
+    let (_, sink) = read(dir.path(), "crm_lead", "2026-11-26", "SELECT * FROM t")
+        .await
+        .unwrap();
+    let r = &sink.rejects()[0];
+    assert_eq!((r.line, r.column.as_deref()), (2, Some("CreatedDate")));
+    assert!(
+        !r.raw.contains("612345678") && !r.raw.contains("ana@example.com"),
+        "{}",
+        r.raw
+    );
+    assert!(
+        r.raw.contains("[phone]") && r.raw.contains("[email]"),
+        "{}",
+        r.raw
+    );
+}
