@@ -6,6 +6,7 @@ mod dst;
 mod formats;
 mod generated;
 mod generator;
+mod models;
 mod phone;
 mod pipeline;
 mod readers;
