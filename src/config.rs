@@ -18,6 +18,9 @@ pub struct PipelineConfig {
     /// The Asterisk CDR layout and dialplan contexts.
     #[serde(default)]
     pub cdr: CdrSection,
+    /// Service-level thresholds of the contact-centre KPIs.
+    #[serde(default)]
+    pub service_level: ServiceLevelSection,
     /// The folder the file was read from; models are found relative to it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -54,6 +57,32 @@ pub struct CdrSection {
     /// Dialplan contexts of outbound calls.
     #[serde(default = "default_outbound")]
     pub outbound_contexts: Vec<String>,
+}
+
+/// `[service_level]`: a contact answered within this many seconds counts as within service
+/// level, per channel group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLevelSection {
+    /// Voice calls (default 20 s).
+    #[serde(default = "default_voice_sl")]
+    pub voice_s: i64,
+    /// WhatsApp conversations (default 300 s).
+    #[serde(default = "default_messaging_sl")]
+    pub messaging_s: i64,
+}
+
+impl Default for ServiceLevelSection {
+    fn default() -> Self {
+        Self { voice_s: default_voice_sl(), messaging_s: default_messaging_sl() }
+    }
+}
+
+fn default_voice_sl() -> i64 {
+    20
+}
+fn default_messaging_sl() -> i64 {
+    300
 }
 
 fn default_name() -> String {

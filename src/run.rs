@@ -93,6 +93,7 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
     }
     functions::register(&ctx, settings.timezone, &settings.pii_key);
     register_contexts(&ctx, &config)?;
+    register_run(&ctx, &config, date)?;
 
     // Extract: this landing date's partitions only.
     let sink = RejectSink::new();
@@ -131,6 +132,8 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
     let mut source_tables: std::collections::BTreeSet<String> =
         sources.iter().map(|s| s.table.clone()).collect();
     source_tables.insert(CONTEXTS_TABLE.to_string());
+    source_tables.insert(RUN_TABLE.to_string());
+    source_tables.insert(SERVICE_LEVELS_TABLE.to_string());
     let models = model::dependency_order(&models, &source_tables)?;
     let staging = wh.child(&format!("_staging/{run_id}"));
     let scratch_dir = tempfile::tempdir().context("cannot create scratch space")?;
@@ -262,6 +265,37 @@ fn register_contexts(ctx: &SessionContext, config: &PipelineConfig) -> Result<()
     )?;
     let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
     ctx.register_table(CONTEXTS_TABLE, Arc::new(table))?;
+    Ok(())
+}
+
+/// The one-row table `pipeline_run (landing_date)` models read the run's date from.
+pub const RUN_TABLE: &str = "pipeline_run";
+/// The table `pipeline_service_levels (channel_group, threshold_s)`.
+pub const SERVICE_LEVELS_TABLE: &str = "pipeline_service_levels";
+
+/// Registers the run's own facts and settings as tables, so that models stay plain SQL.
+fn register_run(ctx: &SessionContext, config: &PipelineConfig, date: NaiveDate) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![Field::new("landing_date", DataType::Date32, false)]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(Date32Array::from(vec![extract::parse::days_since_epoch(date)]))],
+    )?;
+    ctx.register_table(RUN_TABLE, Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?))?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("channel_group", DataType::Utf8, false),
+        Field::new("threshold_s", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec!["voice", "messaging"])),
+            Arc::new(Int64Array::from(vec![config.service_level.voice_s, config.service_level.messaging_s])),
+        ],
+    )?;
+    ctx.register_table(
+        SERVICE_LEVELS_TABLE,
+        Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?),
+    )?;
     Ok(())
 }
 

@@ -96,7 +96,9 @@ fn the_repository_pipeline_loads_and_orders() {
         .into_iter()
         .map(|s| s.table)
         .collect();
-    sources.insert(kpi_etl::run::CONTEXTS_TABLE.to_string());
+    for t in [kpi_etl::run::CONTEXTS_TABLE, kpi_etl::run::RUN_TABLE, kpi_etl::run::SERVICE_LEVELS_TABLE] {
+        sources.insert(t.to_string());
+    }
     let order = dependency_order(&models, &sources).unwrap();
     let pos = |n: &str| order.iter().position(|m| m.name == n).unwrap();
     assert!(pos("stg_cdr") < pos("int_calls") && pos("int_calls") < pos("fact_call"));
