@@ -74,7 +74,10 @@ pub struct ServiceLevelSection {
 
 impl Default for ServiceLevelSection {
     fn default() -> Self {
-        Self { voice_s: default_voice_sl(), messaging_s: default_messaging_sl() }
+        Self {
+            voice_s: default_voice_sl(),
+            messaging_s: default_messaging_sl(),
+        }
     }
 }
 

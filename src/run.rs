@@ -275,12 +275,24 @@ pub const SERVICE_LEVELS_TABLE: &str = "pipeline_service_levels";
 
 /// Registers the run's own facts and settings as tables, so that models stay plain SQL.
 fn register_run(ctx: &SessionContext, config: &PipelineConfig, date: NaiveDate) -> Result<()> {
-    let schema = Arc::new(Schema::new(vec![Field::new("landing_date", DataType::Date32, false)]));
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "landing_date",
+        DataType::Date32,
+        false,
+    )]));
     let batch = RecordBatch::try_new(
         schema.clone(),
-        vec![Arc::new(Date32Array::from(vec![extract::parse::days_since_epoch(date)]))],
+        vec![Arc::new(Date32Array::from(vec![
+            extract::parse::days_since_epoch(date),
+        ]))],
     )?;
-    ctx.register_table(RUN_TABLE, Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?))?;
+    ctx.register_table(
+        RUN_TABLE,
+        Arc::new(datafusion::datasource::MemTable::try_new(
+            schema,
+            vec![vec![batch]],
+        )?),
+    )?;
     let schema = Arc::new(Schema::new(vec![
         Field::new("channel_group", DataType::Utf8, false),
         Field::new("threshold_s", DataType::Int64, false),
@@ -289,12 +301,18 @@ fn register_run(ctx: &SessionContext, config: &PipelineConfig, date: NaiveDate) 
         schema.clone(),
         vec![
             Arc::new(StringArray::from(vec!["voice", "messaging"])),
-            Arc::new(Int64Array::from(vec![config.service_level.voice_s, config.service_level.messaging_s])),
+            Arc::new(Int64Array::from(vec![
+                config.service_level.voice_s,
+                config.service_level.messaging_s,
+            ])),
         ],
     )?;
     ctx.register_table(
         SERVICE_LEVELS_TABLE,
-        Arc::new(datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?),
+        Arc::new(datafusion::datasource::MemTable::try_new(
+            schema,
+            vec![vec![batch]],
+        )?),
     )?;
     Ok(())
 }

@@ -2,15 +2,23 @@
 materialized = "daily"
 strategy = "replace"
 partitions = """
-WITH months AS (
+WITH changed_months AS (
     SELECT "month" AS m FROM fact_sales_target__changed
     UNION SELECT "month" FROM fact_sales_target__previous
     UNION SELECT CAST(date_trunc('month', close_date) AS DATE) FROM fact_opportunity__changed WHERE is_won
     UNION SELECT CAST(date_trunc('month', close_date) AS DATE) FROM fact_opportunity__previous WHERE is_won
+),
+quota_days AS (
+    SELECT "date" AS d, month_start FROM dim_date
+    WHERE month_start IN (SELECT "month" FROM fact_sales_target)
+      AND "date" <= (SELECT landing_date FROM pipeline_run)
 )
-SELECT "date" FROM dim_date
-WHERE month_start IN (SELECT m FROM months) AND "date" <= (SELECT landing_date FROM pipeline_run)
-UNION SELECT landing_date FROM pipeline_run
+-- Every day of a month whose quotas or won opportunities changed, and every quota day not
+-- published yet (today, or days no night ran for).
+SELECT d FROM quota_days WHERE month_start IN (SELECT m FROM changed_months)
+UNION SELECT d FROM quota_days WHERE d NOT IN (SELECT DISTINCT dt FROM this)
+UNION SELECT "date" FROM dim_date
+WHERE month_start IN (SELECT m FROM changed_months) AND "date" <= (SELECT landing_date FROM pipeline_run)
 """
 description = """For every date of a month that has a quota, from the month's first day up to the run's
 landing date (or the month's end), and every agent with a quota for that month (ForecastingQuota

@@ -106,6 +106,22 @@ pub async fn generate_raw(
     Ok(())
 }
 
+/// The demo's closing table: the sales KPIs of the week per first-contact channel, ratios
+/// re-aggregated from their numerators and denominators.
+const HEADLINE_SQL: &str = "
+SELECT
+    channel,
+    SUM(leads_created) AS leads,
+    SUM(opportunities_created) AS opportunities,
+    SUM(opportunities_won) AS won,
+    ROUND(SUM(opportunities_won) / NULLIF(CAST(SUM(opportunities_won + opportunities_lost) AS DOUBLE), 0), 3) AS win_rate,
+    SUM(won_amount) AS won_amount,
+    SUM(orders) AS orders,
+    ROUND(CAST(SUM(order_amount) AS DOUBLE) / NULLIF(SUM(orders), 0), 2) AS avg_order_value
+FROM kpi_sales_daily
+GROUP BY channel
+ORDER BY leads DESC, channel";
+
 /// `kpi-etl demo`.
 pub async fn demo(g: &Global, calls_per_day: u64, dir: &Path) -> Result<()> {
     let from = NaiveDate::from_ymd_opt(DEMO_FROM.0, DEMO_FROM.1, DEMO_FROM.2).expect("valid date");
@@ -134,6 +150,13 @@ pub async fn demo(g: &Global, calls_per_day: u64, dir: &Path) -> Result<()> {
     let summaries: Vec<RunSummary> = backfill(&s, from, to).await?;
     summary::print_totals(&summaries);
     summary::print_tables(&kpi_etl::run::warehouse_counts(&s.warehouse).await?);
+    println!("\nHeadline KPIs by first-contact channel, {from} to {to}:");
+    let (ctx, _) = kpi_etl::run::warehouse_session(&s.warehouse, g.timezone).await?;
+    let batches = ctx.sql(HEADLINE_SQL).await?.collect().await?;
+    println!(
+        "{}",
+        datafusion::arrow::util::pretty::pretty_format_batches(&batches)?
+    );
     println!(
         "demo: done. Query the Parquet under {} with any engine (BigQuery, DuckDB, DataFusion).",
         warehouse.display()

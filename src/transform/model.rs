@@ -136,10 +136,11 @@ impl Model {
                     .with_context(|| format!("{}: invalid partitions query", path.display()))?,
             );
         }
-        // `x__changed` and `x__previous` are produced by model `x`; `__partitions` by the runner.
+        // `x__changed` and `x__previous` are produced by model `x`; `__partitions` and `this`
+        // (the model's own published table) by the runner.
         let reads = reads
             .into_iter()
-            .filter(|r| r != "__partitions")
+            .filter(|r| r != "__partitions" && r != "this")
             .map(|r| {
                 r.strip_suffix("__changed")
                     .or_else(|| r.strip_suffix("__previous"))

@@ -11,8 +11,9 @@
 //! - `<model>__previous`: the rows the night removed or altered, as they were before.
 //!
 //! A `replace` model may declare `partitions`, a query returning the partition dates to rebuild
-//! (usually from upstream `__changed` and `__previous` tables); the runner registers them as the
-//! table `__partitions` for the model's SQL and rewrites each of them whole, empty ones included.
+//! (usually from upstream `__changed` and `__previous` tables, or from `this`, the model's own
+//! published table); the runner registers them as the table `__partitions` for the model's SQL
+//! and rewrites each of them whole (a partition left with no row becomes an empty file).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -99,9 +100,32 @@ impl Runner<'_> {
         let partition = m.config.materialized.partition_column();
         let strategy = m.config.strategy;
 
-        // 1. The partitions to rebuild, when the model says which.
+        // 1. The partitions to rebuild, when the model says which. The query may read the
+        // model's own published table as `this`.
         let targets = match (&m.config.partitions, partition) {
             (Some(sql), Some(p)) => {
+                register_dates(ctx, "__partitions", p, &[])?;
+                let planned = ctx
+                    .sql(&m.sql)
+                    .await
+                    .map_err(from_datafusion)
+                    .context("planning the model's query")?;
+                let schema: SchemaRef = Arc::new(planned.schema().as_arrow().clone());
+                let published = self.warehouse.child(&m.name);
+                if exists(self.warehouse, &published).await? {
+                    let file_schema =
+                        crate::load::types::warehouse_schema(&m.name, &schema, partition)?;
+                    self.register_listing(
+                        "this",
+                        self.warehouse,
+                        &published,
+                        partition,
+                        Some(file_schema),
+                    )
+                    .await?;
+                } else {
+                    register_empty(ctx, "this", &schema, partition)?;
+                }
                 let days = distinct_dates(ctx, sql)
                     .await
                     .context("the partitions query")?;

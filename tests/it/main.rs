@@ -6,6 +6,7 @@ mod dst;
 mod formats;
 mod generated;
 mod generator;
+mod marts;
 mod models;
 mod phone;
 mod pipeline;

@@ -96,7 +96,11 @@ fn the_repository_pipeline_loads_and_orders() {
         .into_iter()
         .map(|s| s.table)
         .collect();
-    for t in [kpi_etl::run::CONTEXTS_TABLE, kpi_etl::run::RUN_TABLE, kpi_etl::run::SERVICE_LEVELS_TABLE] {
+    for t in [
+        kpi_etl::run::CONTEXTS_TABLE,
+        kpi_etl::run::RUN_TABLE,
+        kpi_etl::run::SERVICE_LEVELS_TABLE,
+    ] {
         sources.insert(t.to_string());
     }
     let order = dependency_order(&models, &sources).unwrap();
