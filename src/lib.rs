@@ -8,6 +8,7 @@
 //! - [`load`]: the partitioned Parquet writer and atomic publishing;
 //! - [`run`]: one night (or a backfill of many) from landing to published warehouse;
 //! - [`generate`]: a realistic raw landing zone for demos, tests and benchmarks;
+//! - [`report`]: a static HTML page of the marts;
 //! - [`storage`] and [`config`]: where data lives and how the pipeline is configured;
 //! - [`pii`]: what personal data is hashed or masked.
 //!
@@ -19,6 +20,7 @@ pub mod extract;
 pub mod generate;
 pub mod load;
 pub mod pii;
+pub mod report;
 pub mod run;
 pub mod storage;
 pub mod transform;

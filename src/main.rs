@@ -38,6 +38,7 @@ fn main() {
                 seed,
             } => cli::commands::generate_raw(g, out, *from, *to, *calls_per_day, *seed).await,
             Command::Query { sql } => cli::commands::query(g, sql).await,
+            Command::Report { from, to, out } => cli::commands::report(g, *from, *to, out).await,
             Command::Demo { calls_per_day, dir } => {
                 cli::commands::demo(g, *calls_per_day, dir).await
             }

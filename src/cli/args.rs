@@ -120,6 +120,20 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Write a static HTML page with charts of the KPI marts, to open without any server.
+    ///
+    /// Example: kpi-etl report --warehouse ./demo/warehouse --from 2026-10-19 --to 2026-10-25 --out report.html
+    Report {
+        /// First local date (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        /// Last local date, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+        /// Output file.
+        #[arg(long, default_value = "report.html", value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Run a SQL query over the published warehouse and print the result.
     ///
     /// Every table is registered under its name, partition column included.

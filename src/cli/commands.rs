@@ -178,3 +178,18 @@ pub async fn query(g: &Global, sql: &str) -> Result<()> {
     );
     Ok(())
 }
+
+/// `kpi-etl report`.
+pub async fn report(g: &Global, from: NaiveDate, to: NaiveDate, out: &Path) -> Result<()> {
+    if from > to {
+        bail!("--from {from} is after --to {to}");
+    }
+    let warehouse = g
+        .warehouse
+        .clone()
+        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    let html = kpi_etl::report::render(&warehouse, g.timezone, from, to).await?;
+    std::fs::write(out, html).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

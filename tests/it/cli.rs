@@ -98,3 +98,71 @@ fn options_come_from_the_environment_too() {
             .exists()
     );
 }
+
+#[test]
+fn report_writes_a_static_page_with_the_three_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    let wh = dir.path().join("wh");
+    let (code, text) = output(
+        kpi_etl()
+            .args([
+                "generate",
+                "--from",
+                "2026-10-30",
+                "--to",
+                "2026-11-02",
+                "--calls-per-day",
+                "150",
+                "--out",
+            ])
+            .arg(&raw),
+    );
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = output(
+        kpi_etl()
+            .env("KPI_ETL_PII_KEY", "k")
+            .args([
+                "backfill",
+                "--from",
+                "2026-10-30",
+                "--to",
+                "2026-11-02",
+                "--raw",
+            ])
+            .arg(&raw)
+            .arg("--warehouse")
+            .arg(&wh),
+    );
+    assert_eq!(code, 0, "{text}");
+    let out = dir.path().join("r.html");
+    let (code, text) = output(
+        kpi_etl()
+            .args([
+                "report",
+                "--from",
+                "2026-10-30",
+                "--to",
+                "2026-11-02",
+                "--warehouse",
+            ])
+            .arg(&wh)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert_eq!(code, 0, "{text}");
+    let html = std::fs::read_to_string(&out).unwrap();
+    for heading in [
+        "Conversion by first-contact channel",
+        "Target attainment by agent on 2026-11-02",
+        "Service level by day",
+    ] {
+        assert!(html.contains(heading), "{heading}");
+    }
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "two bar charts of conversion, attainment, service level"
+    );
+    assert!(!html.contains("<script"), "no script: it opens anywhere");
+}
