@@ -10,8 +10,42 @@ pub mod exit {
     pub const SUCCESS: i32 = 0;
     /// The run failed (bad input file, storage error, model error); nothing was published.
     pub const FAILURE: i32 = 1;
-    /// Bad usage or configuration (unknown flag, impossible date, invalid pipeline file).
+    /// Bad usage or configuration (unknown flag, impossible date, invalid pipeline file, a
+    /// model that does not compile).
     pub const USAGE: i32 = 2;
+    /// Data tests of error severity failed; nothing was published.
+    pub const DATA_TESTS_FAILED: i32 = 3;
+    /// No input at all landed for the date (Airflow can map it to a skip); nothing was published.
+    pub const NO_INPUT: i32 = 4;
+}
+
+/// Outcomes of a run that have their own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailure {
+    /// The pipeline file or a model is invalid.
+    #[error("invalid pipeline: {0}")]
+    Config(String),
+    /// Not a single file landed for the date in any source.
+    #[error("no input for {date}: {detail}")]
+    NoInput {
+        /// The landing date.
+        date: chrono::NaiveDate,
+        /// Where nothing was found.
+        detail: String,
+    },
+    /// Error-severity data tests failed.
+    #[error("data tests failed: {0}")]
+    DataTestsFailed(String),
+}
+
+/// The exit code for an error of a command.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    match e.chain().find_map(|c| c.downcast_ref::<RunFailure>()) {
+        Some(RunFailure::Config(_)) => exit::USAGE,
+        Some(RunFailure::NoInput { .. }) => exit::NO_INPUT,
+        Some(RunFailure::DataTestsFailed(_)) => exit::DATA_TESTS_FAILED,
+        None => exit::FAILURE,
+    }
 }
 
 /// Turns a DataFusion error into an `anyhow` error, unwrapping the reader errors that

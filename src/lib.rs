@@ -6,6 +6,7 @@
 //!   webhooks, Salesforce exports) as DataFusion tables, with rejects for malformed rows;
 //! - [`transform`]: the SQL models of `pipelines/` and the SQL functions they use;
 //! - [`load`]: the partitioned Parquet writer and atomic publishing;
+//! - [`checks`]: data tests declared next to the models, run before publishing;
 //! - [`run`]: one night (or a backfill of many) from landing to published warehouse;
 //! - [`generate`]: a realistic raw landing zone for demos, tests and benchmarks;
 //! - [`report`]: a static HTML page of the marts;
@@ -14,6 +15,7 @@
 //!
 //! The command line (`src/main.rs`, `src/cli/`) sits on top.
 
+pub mod checks;
 pub mod config;
 pub mod error;
 pub mod extract;

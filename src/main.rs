@@ -38,6 +38,9 @@ fn main() {
                 seed,
             } => cli::commands::generate_raw(g, out, *from, *to, *calls_per_day, *seed).await,
             Command::Query { sql } => cli::commands::query(g, sql).await,
+            Command::Validate => cli::commands::validate(g).await,
+            Command::Explain { model } => cli::commands::explain(g, model).await,
+            Command::Docs { out } => cli::commands::docs(g, out).await,
             Command::Report { from, to, out } => cli::commands::report(g, *from, *to, out).await,
             Command::Demo { calls_per_day, dir } => {
                 cli::commands::demo(g, *calls_per_day, dir).await
@@ -46,7 +49,7 @@ fn main() {
     });
     if let Err(e) = outcome {
         eprintln!("error: {e:#}");
-        std::process::exit(exit::FAILURE);
+        std::process::exit(kpi_etl::error::exit_code(&e));
     }
 }
 

@@ -6,6 +6,10 @@ LastModifiedDate (the first version from the beginning of time) to the next vers
 Extensions the PBX or WhatsApp used when no user had them become inferred agents
 `ext:<extension>`. agent_key is derived from (Id, version time), so it never changes. The
 unknown agent has key -1."""
+tests = [
+    { unique = ["agent_key"] },
+    { not_null = ["agent_key", "agent_id", "valid_from", "valid_to"] },
+]
 */
 -- Validity runs from 1900-01-01 to 9999-12-31 (microsecond timestamps: nanoseconds stop in 2262).
 WITH versions AS (

@@ -4,6 +4,9 @@ strategy = "replace"
 description = """One row per interaction channel: the voice channel of the DID a customer dialled,
 voice_outbound for calls we placed, whatsapp, and unknown (key -1) when a record has no
 interaction."""
+tests = [
+    { unique = ["channel"] },
+]
 */
 SELECT CAST(channel_key AS BIGINT) AS channel_key, channel, channel_group
 FROM (VALUES

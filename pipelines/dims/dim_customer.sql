@@ -6,6 +6,11 @@ its LastModifiedDate (the first version from the beginning of time) to the next 
 first_contact_channel is the account's: the channel of the earliest interaction with any of its
 phones at or before its CreatedDate (ties: channel name ascending), `unknown` when there is
 none. customer_key is derived from (Id, version time), so it never changes; unknown is -1."""
+tests = [
+    { unique = ["customer_key"] },
+    { not_null = ["customer_key", "account_id", "first_contact_channel"] },
+    { relationships = { column = "first_contact_channel", to = "dim_channel", field = "channel" } },
+]
 */
 -- Validity runs from 1900-01-01 to 9999-12-31 (microsecond timestamps: nanoseconds stop in 2262).
 WITH versions AS (

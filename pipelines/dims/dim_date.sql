@@ -4,6 +4,9 @@ strategy = "replace"
 description = """One row per calendar date from 2000-01-01 to 2039-12-31 (every date the data can hold),
 plus the unknown date (date_key -1). date_key is YYYYMMDD; day_of_week is ISO (Monday 1 ..
 Sunday 7); iso_week is the ISO week number."""
+tests = [
+    { unique = ["date_key"] },
+]
 */
 WITH days AS (
     -- Days since 1970-01-01: 10957 is 2000-01-01, 25567 is 2039-12-31.

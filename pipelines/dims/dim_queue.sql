@@ -3,6 +3,9 @@ materialized = "table"
 unique_key = ["queue_key"]
 description = """One row per queue name seen in queue_log, the CDR (Queue application) or WhatsApp
 replies, plus unknown (key -1). queue_key is derived from the name, so it never changes."""
+tests = [
+    { unique = ["queue_key"] },
+]
 */
 WITH names AS (
     SELECT queue_name FROM stg_queue_log__changed

@@ -6,6 +6,10 @@ an interaction with one of its phones whose local date is on or before its Close
 EffectiveDate. weight = 1 / number of touching agents, so the weights of a subject sum to 1.
 Phones of an opportunity: those of the leads converted into it plus its account's; of an order:
 its opportunity's if it has one, else its account's."""
+tests = [
+    { unique = ["subject_type", "subject_id", "agent_id"] },
+    { name = "weights of a subject sum to 1", sql = "SELECT subject_type, subject_id, SUM(weight) AS total FROM this GROUP BY subject_type, subject_id HAVING abs(SUM(weight) - 1.0) > 1e-9" },
+]
 */
 WITH opportunity_phones AS (
     SELECT l.converted_opportunity_id AS opportunity_id, l.phone_hash

@@ -10,6 +10,15 @@ agent who answered it; answered is true when an agent answered a leg; talk_s sum
 the answered agent legs only. customer_key is the version, valid at the call's start, of the
 account whose phones include the customer's number (the lowest Id if several do). The number
 itself is kept only as a keyed hash. No key is ever NULL: -1 is the unknown member."""
+tests = [
+    { unique = ["call_id"] },
+    { not_null = ["customer_key", "agent_key", "queue_key"] },
+    { relationships = { column = "agent_key", to = "dim_agent", field = "agent_key" } },
+    { relationships = { column = "customer_key", to = "dim_customer", field = "customer_key" } },
+    { relationships = { column = "queue_key", to = "dim_queue", field = "queue_key" } },
+    { relationships = { column = "channel", to = "dim_channel", field = "channel" } },
+    { accepted_values = { column = "direction", values = ["inbound", "outbound", "internal", "other", "unknown"] } },
+]
 */
 WITH calls AS (
     SELECT * FROM int_calls WHERE dt IN (SELECT dt FROM __partitions)

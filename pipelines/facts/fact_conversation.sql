@@ -7,6 +7,12 @@ SELECT dt FROM int_conversations__changed UNION SELECT dt FROM int_conversations
 description = """One row per WhatsApp conversation (see int_conversations); dt is the local date of its
 first message. agent_key and queue_key are those of the first agent reply (the agent: the user
 who had the extension at reply time, else ext:<extension>); customer_key as in fact_call."""
+tests = [
+    { unique = ["conversation_id"] },
+    { not_null = ["customer_key", "agent_key", "queue_key"] },
+    { relationships = { column = "agent_key", to = "dim_agent", field = "agent_key" } },
+    { relationships = { column = "customer_key", to = "dim_customer", field = "customer_key" } },
+]
 */
 WITH conversations AS (
     SELECT * FROM int_conversations WHERE dt IN (SELECT dt FROM __partitions)

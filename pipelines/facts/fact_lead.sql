@@ -12,6 +12,11 @@ UNION SELECT local_date(l.created_at) FROM stg_crm_leads AS l
 description = """One row per lead in its current state (deleted leads count nowhere); dt is the local date
 of its CreatedDate. agent_key is the owner's version valid at creation (-1 when the owner is a
 queue or unknown; agent_id keeps the OwnerId all the same)."""
+tests = [
+    { unique = ["lead_id"] },
+    { not_null = ["agent_key", "first_contact_channel"] },
+    { relationships = { column = "first_contact_channel", to = "dim_channel", field = "channel" } },
+]
 */
 SELECT
     l.lead_id,

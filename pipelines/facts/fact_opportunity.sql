@@ -5,6 +5,11 @@ description = """Accumulating snapshot: one row per opportunity in its current s
 nowhere). first_contact_channel is that of the earliest-created lead converted into it, else its
 account's, else unknown. customer_key and agent_key are the versions valid at its creation.
 days_to_close counts from its local creation date to CloseDate, for closed ones."""
+tests = [
+    { unique = ["opportunity_id"] },
+    { not_null = ["customer_key", "agent_key"] },
+    { relationships = { column = "customer_key", to = "dim_customer", field = "customer_key" } },
+]
 */
 WITH converted AS (
     SELECT converted_opportunity_id AS opportunity_id, lead_id, first_contact_channel FROM (

@@ -11,6 +11,10 @@ UNION SELECT o.effective_date FROM stg_crm_orders AS o
 """
 description = """One row per order in its current state (deleted ones count nowhere); dt is its
 EffectiveDate. first_contact_channel is its opportunity's, else its account's, else unknown."""
+tests = [
+    { unique = ["order_id"] },
+    { not_null = ["customer_key", "agent_key"] },
+]
 */
 SELECT
     o.order_id,

@@ -14,6 +14,12 @@ CONNECT answered (wait = holdtime), ABANDON abandoned (wait = waittime), EXITWIT
 EXITEMPTY or EXITWITHKEY timeout (terminal_event says which), none unknown (a PBX restart).
 talk_s is the calltime of the COMPLETECALLER, COMPLETEAGENT or transfer that ends it. channel is
 the DID channel of the CDR call whose linkedid is the callid (unknown without one)."""
+tests = [
+    { not_null = ["queue_key", "agent_key"] },
+    { relationships = { column = "queue_key", to = "dim_queue", field = "queue_key" } },
+    { relationships = { column = "agent_key", to = "dim_agent", field = "agent_key" } },
+    { accepted_values = { column = "outcome", values = ["answered", "abandoned", "timeout", "unknown"] } },
+]
 */
 WITH events AS (
     SELECT * FROM stg_queue_log

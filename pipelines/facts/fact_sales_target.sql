@@ -6,6 +6,9 @@ SELECT start_date FROM stg_crm_quotas__changed UNION SELECT start_date FROM stg_
 """
 description = """One row per quota (ForecastingQuota, current state); month is its StartDate, the first day
 of the month it covers. agent_key is the owner's version valid at the month's start."""
+tests = [
+    { unique = ["quota_id"] },
+]
 */
 SELECT
     q.quota_id,

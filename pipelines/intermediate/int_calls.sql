@@ -11,6 +11,9 @@ description = """One row per call: the CDR rows sharing a linkedid. Its start is
 (dt is its local date); direction, DID and customer number come from the primary row
 (uniqueid = linkedid); its queue is the first queue it entered. A night rebuilds the days its
 CDR rows touch and the day before (a call that crossed midnight)."""
+tests = [
+    { unique = ["call_id"] },
+]
 */
 WITH legs AS (
     -- A call's rows start on its start day or the next one; the day before is read too, so

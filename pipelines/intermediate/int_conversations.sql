@@ -18,6 +18,9 @@ their `sent` status. Answered when an agent-sent message follows the first inbou
 wait is the time to that first agent reply, whose agent and queue are the conversation's.
 conversation_id is the id of its first message; dt is the local date of that message. A night
 rebuilds the days its messages touch and the two days before."""
+tests = [
+    { unique = ["conversation_id"] },
+]
 */
 WITH bounds AS (
     SELECT CAST(MIN(dt) - INTERVAL '1 day' AS DATE) AS lo FROM __partitions

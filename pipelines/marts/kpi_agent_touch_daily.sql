@@ -18,6 +18,10 @@ activated that day (EffectiveDate) the agent touched (bridge_agent_touch), their
 and the agent's credited share (amount x weight). Credited shares are allotted in cents, the
 remainder cents going to the first agents by agent_id, so that summed over the agents of a
 subject they equal its amount exactly."""
+tests = [
+    { unique = ["dt", "agent_id"] },
+    { name = "credited never exceeds touched", sql = "SELECT * FROM this WHERE won_amount_credited > won_amount_touched OR order_amount_credited > order_amount_touched" },
+]
 */
 WITH subjects AS (
     SELECT 'opportunity' AS subject_type, opportunity_id AS subject_id, close_date AS dt, COALESCE(amount, 0) AS amount

@@ -16,6 +16,10 @@ answered_within_sl counts answered contacts with wait <= the channel group's thr
 ([service_level] in nightly.toml: 20 s voice, 300 s WhatsApp by default); service_level =
 answered_within_sl / offered; avg_wait_answered_s (ASA) = wait_answered_s / answered; talk_s and
 avg_talk_s are for voice only (NULL for WhatsApp)."""
+tests = [
+    { unique = ["dt", "channel", "queue"] },
+    { name = "offered = answered + abandoned + unanswered_other", sql = "SELECT * FROM this WHERE offered <> answered + abandoned + unanswered_other" },
+]
 */
 WITH contacts AS (
     SELECT dt, channel, COALESCE(queue_name, 'unknown') AS queue, 'voice' AS channel_group,

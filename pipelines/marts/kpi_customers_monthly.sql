@@ -18,6 +18,9 @@ month; orders and order_amount, those orders (orders without an account are left
 orders_per_customer and value_per_customer, per active customer; prior_customers, accounts with
 an activated order in the previous month; retained_customers, those of them active this month;
 retention_rate = retained / prior. An account's channel and owner are its current ones."""
+tests = [
+    { unique = ["month", "channel", "agent_id"] },
+]
 */
 WITH months AS (
     SELECT "month" FROM __partitions

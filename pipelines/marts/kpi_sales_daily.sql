@@ -16,6 +16,10 @@ IsWon with CloseDate that day (a NULL Amount counts 0); opportunities_lost: IsCl
 CloseDate that day; win_rate = won / (won + lost); orders / order_amount: Status Activated with
 EffectiveDate that day; average_order_value = order_amount / orders. A ratio over zero is NULL;
 a row exists only where a count is non-zero. Deleted records count nowhere."""
+tests = [
+    { unique = ["dt", "channel", "agent_id"] },
+    { relationships = { column = "channel", to = "dim_channel", field = "channel" } },
+]
 */
 WITH days AS (
     SELECT dt FROM __partitions

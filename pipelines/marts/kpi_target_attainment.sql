@@ -27,6 +27,9 @@ row, even on days when nothing was won: quota_amount; won_amount_mtd, the Amount
 opportunities owned by that agent, won, with CloseDate from the month's first day to dt;
 attainment = won_amount_mtd / quota_amount; target_met = attainment >= 1. The share of agents
 meeting target is AVG(target_met) over a dt."""
+tests = [
+    { unique = ["dt", "agent_id"] },
+]
 */
 WITH quotas AS (
     SELECT agent_id, "month", SUM(quota_amount) AS quota_amount

@@ -6,6 +6,13 @@ description = """One row per Asterisk CDR row (a dial attempt, transfer leg or b
 on (uniqueid, sequence), the first landed copy kept. Times are UTC; dt is the local date of the
 row's start. External numbers appear only as keyed hashes; the business DID in E.164; free
 text that may carry a number (lastdata, userfield, account codes) is masked."""
+tests = [
+    { reconcile = "raw_cdr" },
+    { unique = ["uniqueid", "sequence"] },
+    { not_null = ["call_id", "started_at", "ended_at"] },
+    { accepted_values = { column = "context_direction", values = ["inbound", "outbound", "other"] } },
+    { name = "no negative duration", sql = "SELECT * FROM this WHERE duration_s < 0 OR billsec_s < 0 OR billsec_s > duration_s", severity = "warn" },
+]
 */
 -- Local wall-clock start -> UTC: the uniqueid's epoch settles the repeated autumn hour.
 -- answer and end are derived from start and the elapsed seconds Asterisk measured

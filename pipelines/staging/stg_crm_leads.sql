@@ -5,6 +5,10 @@ latest_by = "last_modified_at DESC, landed_on DESC, source_file DESC, source_lin
 description = """Current state of every Salesforce Lead (latest version by LastModifiedDate), deleted ones
 included with is_deleted = true. Names and e-mail are not kept; Phone and MobilePhone appear
 only as keyed hashes of their E.164 forms. OwnerId may be a queue (00G...)."""
+tests = [
+    { reconcile = "raw_crm_lead" },
+    { unique = ["lead_id"] },
+]
 */
 SELECT
     id AS lead_id,

@@ -4,6 +4,10 @@ unique_key = ["opportunity_id"]
 latest_by = "last_modified_at DESC, landed_on DESC, source_file DESC, source_line DESC"
 description = """Current state of every Salesforce Opportunity (latest version by LastModifiedDate),
 deleted ones included with is_deleted = true. Amount is DECIMAL(18,2)."""
+tests = [
+    { reconcile = "raw_crm_opportunity" },
+    { unique = ["opportunity_id"] },
+]
 */
 SELECT
     id AS opportunity_id,

@@ -4,6 +4,10 @@ unique_key = ["quota_id"]
 latest_by = "last_modified_at DESC, landed_on DESC, source_file DESC, source_line DESC"
 description = """Current state of every ForecastingQuota (latest version by LastModifiedDate): one quota
 of one owner for the month starting at start_date."""
+tests = [
+    { reconcile = "raw_crm_forecasting_quota" },
+    { unique = ["quota_id"] },
+]
 */
 SELECT
     id AS quota_id,

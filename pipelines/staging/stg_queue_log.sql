@@ -5,6 +5,10 @@ latest_by = "landed_on, source_file, source_line"
 description = """One row per Asterisk queue_log event, deduplicated on the whole line. dt is the local
 date of the event. The caller id of ENTERQUEUE (personal data) is not kept; the seconds each
 event reports are typed: wait_s, talk_s, ring_ms."""
+tests = [
+    { reconcile = "raw_queue_log" },
+    { not_null = ["event_time", "event"] },
+]
 */
 SELECT
     event_time,

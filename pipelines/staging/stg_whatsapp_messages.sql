@@ -5,6 +5,11 @@ latest_by = "landed_on, source_file, source_line, envelope_index"
 description = """One row per inbound WhatsApp message (webhooks are delivered at least once: deduplicated
 on the message id, first delivery kept). dt is the local date of the message. The customer's
 wa_id appears only as a keyed hash of its E.164 form."""
+tests = [
+    { reconcile = "raw_whatsapp_messages" },
+    { unique = ["message_id"] },
+    { not_null = ["sent_at"] },
+]
 */
 SELECT
     message_id,

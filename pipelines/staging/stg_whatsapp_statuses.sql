@@ -6,6 +6,11 @@ description = """One row per status of an outbound WhatsApp message (sent, deliv
 deduplicated on (message id, status). The sending agent's extension and queue come from
 biz_opaque_callback_data (`agent=<extension>;queue=<name>`), absent for automated sends.
 dt is the local date of the status."""
+tests = [
+    { reconcile = "raw_whatsapp_statuses" },
+    { unique = ["message_id", "status"] },
+    { accepted_values = { column = "status", values = ["sent", "delivered", "read", "failed", "deleted", "played"] }, severity = "warn" },
+]
 */
 SELECT
     message_id,

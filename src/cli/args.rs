@@ -26,7 +26,9 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the run failed (unreadable input, storage or model error); nothing was published
-  2  bad usage or configuration
+  2  bad usage or configuration (including a model that does not compile)
+  3  data tests failed; nothing was published
+  4  no input landed for that date (Airflow can map it to a skip); nothing was published
 
 Storage URLs: a local path, file://PATH, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or
 az://CONTAINER/PREFIX; credentials from each cloud's standard environment variables
@@ -132,6 +134,27 @@ pub enum Command {
         to: NaiveDate,
         /// Output file.
         #[arg(long, default_value = "report.html", value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Check the pipeline file and compile every SQL model (and its data tests' tables) without
+    /// reading any data.
+    ///
+    /// Example: kpi-etl validate --pipeline pipelines/nightly.toml
+    Validate,
+    /// Print DataFusion's logical and physical plans of one model.
+    ///
+    /// Example: kpi-etl explain fact_call
+    Explain {
+        /// The model (table) name.
+        model: String,
+    },
+    /// Write a data dictionary (tables, columns, types, descriptions, tests) and a lineage graph
+    /// (Mermaid), generated from the models.
+    ///
+    /// Example: kpi-etl docs --out docs/generated
+    Docs {
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
     /// Run a SQL query over the published warehouse and print the result.

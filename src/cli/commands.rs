@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
+use kpi_etl::error::RunFailure;
 use kpi_etl::generate::{GenerateOptions, generate};
 use kpi_etl::run::{RunSummary, Settings, backfill, run_date};
 use kpi_etl::storage::Location;
@@ -191,5 +192,65 @@ pub async fn report(g: &Global, from: NaiveDate, to: NaiveDate, out: &Path) -> R
     let html = kpi_etl::report::render(&warehouse, g.timezone, from, to).await?;
     std::fs::write(out, html).with_context(|| format!("cannot write {}", out.display()))?;
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+async fn compiled(g: &Global) -> Result<Vec<kpi_etl::transform::compile::Compiled>> {
+    let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
+    let ctx = datafusion::prelude::SessionContext::new();
+    kpi_etl::transform::functions::register(&ctx, g.timezone, b"validate");
+    kpi_etl::transform::compile::compile(&config, &ctx)
+        .await
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))
+}
+
+/// `kpi-etl validate`.
+pub async fn validate(g: &Global) -> Result<()> {
+    let models = compiled(g).await?;
+    let tests: usize = models.iter().map(|c| c.model.config.tests.len()).sum();
+    println!(
+        "{}: {} models compiled, {tests} data tests declared, in run order:",
+        g.pipeline.display(),
+        models.len()
+    );
+    for c in &models {
+        println!(
+            "  {:<28} {:<8} {} columns",
+            c.model.name,
+            format!("{:?}", c.model.config.materialized).to_lowercase(),
+            c.schema.fields().len()
+        );
+    }
+    Ok(())
+}
+
+/// `kpi-etl explain`.
+pub async fn explain(g: &Global, model: &str) -> Result<()> {
+    let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
+    let ctx = datafusion::prelude::SessionContext::new();
+    kpi_etl::transform::functions::register(&ctx, g.timezone, b"explain");
+    let plans = kpi_etl::transform::compile::explain(&config, &ctx, model)
+        .await
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
+    println!("{plans}");
+    Ok(())
+}
+
+/// `kpi-etl docs`.
+pub async fn docs(g: &Global, out: &Path) -> Result<()> {
+    let models = compiled(g).await?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let dictionary = out.join("data-dictionary.md");
+    std::fs::write(
+        &dictionary,
+        kpi_etl::transform::docs::dictionary_markdown(&models),
+    )
+    .with_context(|| format!("cannot write {}", dictionary.display()))?;
+    let lineage = out.join("lineage.mmd");
+    std::fs::write(&lineage, kpi_etl::transform::docs::lineage_mermaid(&models))
+        .with_context(|| format!("cannot write {}", lineage.display()))?;
+    println!("wrote {} and {}", dictionary.display(), lineage.display());
     Ok(())
 }

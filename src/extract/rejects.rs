@@ -35,7 +35,7 @@ impl std::fmt::Display for Reject {
 }
 
 /// What a reader saw in one file: for the run summary and row-count reconciliation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FileStats {
     /// Source name.
     pub source: String,

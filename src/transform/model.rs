@@ -79,6 +79,9 @@ pub struct ModelConfig {
     /// What the table holds.
     #[serde(default)]
     pub description: String,
+    /// Data tests run on the night's rows before publishing (see [`crate::checks`]).
+    #[serde(default)]
+    pub tests: Vec<crate::checks::DataTest>,
 }
 
 /// One SQL model.
@@ -117,6 +120,10 @@ impl Model {
             })?;
         let config: ModelConfig = toml::from_str(header)
             .with_context(|| format!("{}: invalid model header", path.display()))?;
+        for t in &config.tests {
+            t.validate()
+                .with_context(|| format!("{}: invalid data test", path.display()))?;
+        }
         if config.strategy == Strategy::Merge && config.unique_key.is_empty() {
             bail!("{}: strategy merge needs a unique_key", path.display());
         }

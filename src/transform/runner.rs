@@ -34,6 +34,7 @@ use object_store::path::Path;
 use super::model::{Model, Strategy};
 use crate::error::from_datafusion;
 use crate::load::writer::{WrittenTable, partition_dir, write_table};
+use crate::run::artifacts::ModelRun;
 use crate::storage::{Location, join};
 
 /// What running one model did.
@@ -79,10 +80,17 @@ fn in_dates(expr: &str, days: &[i32]) -> String {
 }
 
 impl Runner<'_> {
-    /// Runs `models` (already in dependency order).
-    pub async fn run_all(&self, models: &[Model]) -> Result<Vec<ModelResult>> {
+    /// Runs `models` (already in dependency order), recording each in `log` as it finishes.
+    /// Shows a progress bar when standard error is a terminal.
+    pub async fn run_all(
+        &self,
+        models: &[Model],
+        log: &mut Vec<ModelRun>,
+    ) -> Result<Vec<ModelResult>> {
+        let bar = progress_bar(models.len() as u64);
         let mut out = Vec::new();
         for m in models {
+            bar.set_message(m.name.clone());
             let started = Instant::now();
             let mut r = self
                 .run_one(m)
@@ -90,7 +98,63 @@ impl Runner<'_> {
                 .with_context(|| format!("model {} ({})", m.name, m.path.display()))?;
             r.millis = started.elapsed().as_millis();
             tracing::info!(model = %m.name, rows = r.written.rows(), new_rows = r.new_rows, ms = r.millis as u64, "model built");
+            log.push(ModelRun {
+                model: m.name.clone(),
+                materialized: format!("{:?}", m.config.materialized).to_lowercase(),
+                strategy: format!("{:?}", m.config.strategy).to_lowercase(),
+                new_rows: r.new_rows,
+                rows_written: r.written.rows(),
+                partitions: r
+                    .written
+                    .files
+                    .iter()
+                    .map(|f| f.partition.clone())
+                    .collect(),
+                elapsed_ms: r.millis,
+            });
             out.push(r);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        Ok(out)
+    }
+
+    /// Runs the data tests of `models` on the rows the night wrote (`__staged_<model>`, seen as
+    /// `this`). `read` holds the rows each raw table yielded, for `reconcile`.
+    pub async fn run_tests(
+        &self,
+        models: &[Model],
+        results: &[ModelResult],
+        read: &std::collections::BTreeMap<String, u64>,
+    ) -> Result<Vec<crate::checks::TestResult>> {
+        let mut out = Vec::new();
+        for (m, r) in models.iter().zip(results) {
+            if m.config.tests.is_empty() {
+                continue;
+            }
+            let staged = self
+                .ctx
+                .table_provider(format!("__staged_{}", m.name).as_str())
+                .await?;
+            crate::checks::register_this(self.ctx, staged)?;
+            for t in &m.config.tests {
+                let counts = t
+                    .reconcile
+                    .as_ref()
+                    .and_then(|src| read.get(src).map(|n| (*n, r.new_rows)));
+                let result = crate::checks::run_test(self.ctx, &m.name, t, counts)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "data test {} of {} ({})",
+                            t.display_name(),
+                            m.name,
+                            m.path.display()
+                        )
+                    })?;
+                tracing::info!(model = %m.name, test = %result.test, status = %result.status, failing = result.failing_rows, "data test");
+                out.push(result);
+            }
         }
         Ok(out)
     }
@@ -528,4 +592,19 @@ async fn distinct_dates(ctx: &SessionContext, sql: &str) -> Result<Vec<i32>> {
         );
     }
     Ok(out.into_iter().collect())
+}
+
+/// A progress bar on an interactive terminal; hidden otherwise (logs say the same in plain lines).
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} models {pos}/{len} [{bar:30}] {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
 }

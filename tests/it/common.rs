@@ -60,21 +60,39 @@ pub async fn query(
     sql: &str,
 ) -> Vec<String> {
     let batches = query_batches(warehouse, table, partition, sql).await;
-    let text = pretty_format_batches(&batches).unwrap().to_string();
-    let mut lines: Vec<String> = text
+    text_rows(&batches, " | ", true)
+}
+
+/// Batches as sorted text rows, cells joined by `sep`; `skip_empty` drops empty (NULL) cells.
+pub fn text_rows(batches: &[RecordBatch], sep: &str, skip_empty: bool) -> Vec<String> {
+    let text = pretty_format_batches(batches).unwrap().to_string();
+    let mut rows: Vec<String> = text
         .lines()
         .filter(|l| l.starts_with('|'))
         .skip(1)
         .map(|l| {
-            l.split('|')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" | ")
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let cells = &cells[1..cells.len() - 1];
+            let kept: Vec<&str> = cells
+                .iter()
+                .copied()
+                .filter(|c| !skip_empty || !c.is_empty())
+                .collect();
+            kept.join(sep)
         })
         .collect();
-    lines.sort();
-    lines
+    rows.sort();
+    rows
+}
+
+/// Runs `sql` over the whole warehouse (every table registered under its name).
+pub async fn sql_rows(warehouse: &Path, sql: &str, sep: &str, skip_empty: bool) -> Vec<String> {
+    let (ctx, _) =
+        kpi_etl::run::warehouse_session(&warehouse.to_string_lossy(), chrono_tz::Europe::Madrid)
+            .await
+            .unwrap();
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    text_rows(&batches, sep, skip_empty)
 }
 
 /// Like [`query`], returning the batches.

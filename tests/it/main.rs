@@ -8,6 +8,7 @@ mod generated;
 mod generator;
 mod marts;
 mod models;
+mod operability;
 mod phone;
 mod pipeline;
 mod readers;

@@ -9,24 +9,7 @@ use kpi_etl::storage::Location;
 use crate::common::{d, put, settings};
 
 async fn sql(wh: &Path, sql: &str) -> Vec<String> {
-    let (ctx, _) = warehouse_session(&wh.to_string_lossy(), chrono_tz::Europe::Madrid)
-        .await
-        .unwrap();
-    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string();
-    let mut rows: Vec<String> = text
-        .lines()
-        .filter(|l| l.starts_with('|'))
-        .skip(1)
-        .map(|l| {
-            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-            cells[1..cells.len() - 1].join("|")
-        })
-        .collect();
-    rows.sort();
-    rows
+    crate::common::sql_rows(wh, sql, "|", false).await
 }
 
 const USERS: &str = "Id,Name,Extension,IsActive,LastModifiedDate\n\

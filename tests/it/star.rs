@@ -12,27 +12,7 @@ use crate::common::{d, put, settings};
 
 /// Runs `sql` over the whole warehouse (every table registered) and returns sorted text rows.
 async fn sql(wh: &Path, sql: &str) -> Vec<String> {
-    let (ctx, _) = warehouse_session(&wh.to_string_lossy(), chrono_tz::Europe::Madrid)
-        .await
-        .unwrap();
-    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
-    let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
-        .unwrap()
-        .to_string();
-    let mut rows: Vec<String> = text
-        .lines()
-        .filter(|l| l.starts_with('|'))
-        .skip(1)
-        .map(|l| {
-            l.split('|')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
-        .collect();
-    rows.sort();
-    rows
+    crate::common::sql_rows(wh, sql, " | ", true).await
 }
 
 async fn generated(raw: &Path, from: &str, to: &str, calls: u64) {

@@ -1,6 +1,8 @@
 //! One nightly run, from a landing date's raw partitions to a published warehouse, and
 //! backfills as the same runs in date order.
 
+pub mod artifacts;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,17 +12,18 @@ use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use datafusion::arrow::array::{ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use serde::Serialize;
 
 use crate::config::PipelineConfig;
+pub use crate::error::RunFailure;
 use crate::extract::{self, RejectSink};
 use crate::load::publish::{self, PublishedTable, SuccessMarker};
 use crate::load::writer::WrittenTable;
 use crate::storage::Location;
-use crate::transform::{functions, model, runner::Runner};
+use crate::transform::{functions, runner::Runner};
 
 /// Everything a run needs besides its date.
 #[derive(Debug, Clone)]
@@ -75,120 +78,72 @@ pub struct RunSummary {
 pub const REJECTS_TABLE: &str = "rejects";
 
 /// Runs the pipeline for one landing date and publishes the result.
+///
+/// Whatever happens once the warehouse is reachable, `_runs/<run_id>/run_results.json` and
+/// `manifest.json` record it. The error of a failed run is an [`RunFailure`] when it is one of
+/// the outcomes with their own exit code (no input, data tests failed).
 pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary> {
     let started = Instant::now();
-    let config = PipelineConfig::load_or_embedded(&settings.pipeline)?;
+    let started_at = Utc::now();
+    let config = PipelineConfig::load_or_embedded(&settings.pipeline)
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
     let raw = Location::open_existing(&settings.raw).context("raw landing zone")?;
     let wh = Location::open(&settings.warehouse).context("warehouse")?;
     let run_id = format!(
         "{}_{}",
         date.format("%Y-%m-%d"),
-        Utc::now().format("%Y%m%dT%H%M%S%3fZ")
+        started_at.format("%Y%m%dT%H%M%S%3fZ")
     );
     tracing::info!(%run_id, raw = %raw.display, warehouse = %wh.display, "run starting");
 
-    let ctx = session(config.pipeline.memory_limit_mb)?;
-    for loc in [&raw, &wh] {
-        ctx.register_object_store(&loc.store_url, loc.store.clone());
-    }
-    functions::register(&ctx, settings.timezone, &settings.pii_key);
-    register_contexts(&ctx, &config)?;
-    register_run(&ctx, &config, date)?;
-
-    // Extract: this landing date's partitions only.
-    let sink = RejectSink::new();
-    let sources = extract::sources(&config)?;
-    let mut warnings = Vec::new();
-    let mut listed = BTreeMap::new();
-    for s in &sources {
-        let landing = extract::list_landing(&raw, s, date).await?;
-        if landing.files.is_empty() && !listed.contains_key(&s.dir) {
-            warnings.push(format!(
-                "no {} files landed in {}",
-                s.name, landing.partition
-            ));
-        }
-        for f in &landing.ignored {
-            warnings.push(format!("ignored {f}: not a {} file", s.name));
-        }
-        extract::register_raw_table(
-            &ctx,
-            &raw,
-            s,
-            &landing,
-            date,
-            &sink,
-            config.pipeline.batch_size,
-        )?;
-        listed.insert(s.dir.clone(), landing.files.len());
-    }
-    warnings.dedup();
-    for w in &warnings {
-        tracing::warn!("{w}");
-    }
-
-    // Transform, writing to the run's staging area.
-    let models = model::load_models(&config.models_dir())?;
-    let mut source_tables: std::collections::BTreeSet<String> =
-        sources.iter().map(|s| s.table.clone()).collect();
-    source_tables.insert(CONTEXTS_TABLE.to_string());
-    source_tables.insert(RUN_TABLE.to_string());
-    source_tables.insert(SERVICE_LEVELS_TABLE.to_string());
-    let models = model::dependency_order(&models, &source_tables)?;
-    let staging = wh.child(&format!("_staging/{run_id}"));
-    let scratch_dir = tempfile::tempdir().context("cannot create scratch space")?;
-    let scratch = Location::open(&scratch_dir.path().to_string_lossy())?;
-    ctx.register_object_store(&scratch.store_url, scratch.store.clone());
-    let runner = Runner {
-        ctx: &ctx,
-        warehouse: &wh,
-        staging: staging.clone(),
-        scratch: &scratch,
+    // Compile every model first: a SQL error stops the run before any data is read.
+    let compiled = {
+        let ctx = session(config.pipeline.memory_limit_mb)?;
+        functions::register(&ctx, settings.timezone, &settings.pii_key);
+        crate::transform::compile::compile(&config, &ctx)
+            .await
+            .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?
     };
-    let results = match runner.run_all(&models).await {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = publish::remove_prefix(&wh, &staging).await;
-            return Err(e);
-        }
-    };
-    let mut tables: Vec<(String, WrittenTable)> = results
-        .iter()
-        .map(|r| (r.model.clone(), r.written.clone()))
-        .collect();
-    tables.push((
-        REJECTS_TABLE.to_string(),
-        write_rejects(&wh, &staging, &sink, date).await?,
-    ));
-
-    // Load: publish, then mark success.
-    let published = publish::publish(&wh, &staging, &tables).await?;
-    publish::mark_success(
-        &wh,
-        &SuccessMarker {
-            run_id: &run_id,
-            landing_date: date.to_string(),
-            finished_at: Utc::now().to_rfc3339(),
-            published: published.clone(),
-        },
+    let manifest = artifacts::Manifest::of(&compiled);
+    let mut state = RunState::default();
+    let outcome = run_compiled(
+        settings, &config, &raw, &wh, &run_id, date, &compiled, &mut state,
     )
-    .await?;
-    publish::remove_prefix(&wh, &staging).await?;
-
-    let mut per_source: BTreeMap<String, SourceSummary> = BTreeMap::new();
-    for s in &sources {
-        per_source.insert(
-            s.name.clone(),
-            SourceSummary {
-                source: s.name.clone(),
-                files: 0,
-                bytes: 0,
-                rows: 0,
-                rejected: 0,
-            },
-        );
+    .await;
+    let status = match &outcome {
+        Ok(_) => "success",
+        Err(e) => match e.downcast_ref::<RunFailure>() {
+            Some(RunFailure::NoInput { .. }) => "no_input",
+            Some(RunFailure::DataTestsFailed(_)) => "data_tests_failed",
+            _ => "failed",
+        },
+    };
+    let results = artifacts::RunResults {
+        run_id: run_id.clone(),
+        landing_date: date.to_string(),
+        status: status.to_string(),
+        started_at: started_at.to_rfc3339(),
+        finished_at: Utc::now().to_rfc3339(),
+        elapsed_ms: started.elapsed().as_millis(),
+        arguments: artifacts::Arguments {
+            raw: raw.display.clone(),
+            warehouse: wh.display.clone(),
+            pipeline: settings.pipeline.display().to_string(),
+            timezone: settings.timezone.to_string(),
+        },
+        inputs: state.sink.files(),
+        rejects: artifacts::group_rejects(&state.sink.rejects()),
+        models: state.models.clone(),
+        data_tests: state.tests.clone(),
+        warnings: state.warnings.clone(),
+        error: outcome.as_ref().err().map(|e| format!("{e:#}")),
+    };
+    if let Err(e) = artifacts::write(&wh, &results, Some(&manifest)).await {
+        tracing::error!("cannot write the run artifacts: {e:#}");
     }
-    for f in sink.files() {
+    let published = outcome?;
+    let mut per_source: BTreeMap<String, SourceSummary> = BTreeMap::new();
+    for f in state.sink.files() {
         let e = per_source.entry(f.source.clone()).or_insert(SourceSummary {
             source: f.source.clone(),
             files: 0,
@@ -200,21 +155,183 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
         e.bytes += f.bytes;
         e.rows += f.rows;
     }
-    for (source, n) in sink.counts() {
-        if let Some(e) = per_source.get_mut(&source) {
-            e.rejected = n;
-        }
+    for (source, n) in state.sink.counts() {
+        per_source
+            .entry(source.clone())
+            .or_insert(SourceSummary {
+                source,
+                files: 0,
+                bytes: 0,
+                rows: 0,
+                rejected: 0,
+            })
+            .rejected = n;
     }
-    let rejects = sink.rejects().len() as u64;
     Ok(RunSummary {
         run_id,
         landing_date: date,
         sources: per_source.into_values().collect(),
         published,
-        rejects,
-        warnings,
+        rejects: state.sink.rejects().len() as u64,
+        warnings: state.warnings,
         millis: started.elapsed().as_millis(),
     })
+}
+
+/// What a run has gathered so far, kept for its artifacts whether it succeeds or not.
+#[derive(Debug, Default)]
+struct RunState {
+    sink: RejectSink,
+    warnings: Vec<String>,
+    models: Vec<artifacts::ModelRun>,
+    tests: Vec<crate::checks::TestResult>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_compiled(
+    settings: &Settings,
+    config: &PipelineConfig,
+    raw: &Location,
+    wh: &Location,
+    run_id: &str,
+    date: NaiveDate,
+    compiled: &[crate::transform::compile::Compiled],
+    state: &mut RunState,
+) -> Result<Vec<PublishedTable>> {
+    let ctx = session(config.pipeline.memory_limit_mb)?;
+    for loc in [raw, wh] {
+        ctx.register_object_store(&loc.store_url, loc.store.clone());
+    }
+    functions::register(&ctx, settings.timezone, &settings.pii_key);
+    register_contexts(&ctx, config)?;
+    register_run(&ctx, config, date)?;
+
+    // Extract: this landing date's partitions only.
+    let sources = extract::sources(config)?;
+    let mut listed: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &sources {
+        let landing = extract::list_landing(raw, s, date).await?;
+        if landing.files.is_empty() && !listed.contains_key(&s.dir) {
+            state.warnings.push(format!(
+                "no {} files landed in {}",
+                s.name, landing.partition
+            ));
+        }
+        for f in &landing.ignored {
+            state
+                .warnings
+                .push(format!("ignored {f}: not a {} file", s.name));
+        }
+        extract::register_raw_table(
+            &ctx,
+            raw,
+            s,
+            &landing,
+            date,
+            &state.sink,
+            config.pipeline.batch_size,
+        )?;
+        *listed.entry(s.dir.clone()).or_default() += landing.files.len();
+    }
+    state.warnings.dedup();
+    for w in &state.warnings {
+        tracing::warn!("{w}");
+    }
+    if listed.values().all(|n| *n == 0) {
+        return Err(RunFailure::NoInput {
+            date,
+            detail: format!("no file in any source partition under {}", raw.display),
+        }
+        .into());
+    }
+
+    // Transform, writing to the run's staging area; then the data tests, before publishing.
+    let models: Vec<_> = compiled.iter().map(|c| c.model.clone()).collect();
+    let staging = wh.child(&format!("_staging/{run_id}"));
+    let scratch_dir = tempfile::tempdir().context("cannot create scratch space")?;
+    let scratch = Location::open(&scratch_dir.path().to_string_lossy())?;
+    ctx.register_object_store(&scratch.store_url, scratch.store.clone());
+    let runner = Runner {
+        ctx: &ctx,
+        warehouse: wh,
+        staging: staging.clone(),
+        scratch: &scratch,
+    };
+    let checked = async {
+        let results = runner.run_all(&models, &mut state.models).await?;
+        let read = rows_read_per_table(&sources, &state.sink);
+        state.tests = runner.run_tests(&models, &results, &read).await?;
+        for t in state.tests.iter().filter(|t| t.status == "warn") {
+            state.warnings.push(format!(
+                "data test {} on {} found {} rows",
+                t.test, t.model, t.failing_rows
+            ));
+        }
+        let failed: Vec<String> = state
+            .tests
+            .iter()
+            .filter(|t| t.fails_run())
+            .map(|t| {
+                format!(
+                    "{} on {} ({} failing rows)",
+                    t.test, t.model, t.failing_rows
+                )
+            })
+            .collect();
+        if !failed.is_empty() {
+            return Err(RunFailure::DataTestsFailed(failed.join("; ")).into());
+        }
+        Ok(results)
+    }
+    .await;
+    let results = match checked {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = publish::remove_prefix(wh, &staging).await;
+            return Err(e);
+        }
+    };
+    let mut tables: Vec<(String, WrittenTable)> = results
+        .iter()
+        .map(|r| (r.model.clone(), r.written.clone()))
+        .collect();
+    tables.push((
+        REJECTS_TABLE.to_string(),
+        write_rejects(wh, &staging, &state.sink, date).await?,
+    ));
+
+    // Load: publish, then mark success.
+    let published = publish::publish(wh, &staging, &tables).await?;
+    publish::mark_success(
+        wh,
+        &SuccessMarker {
+            run_id,
+            landing_date: date.to_string(),
+            finished_at: Utc::now().to_rfc3339(),
+            published: published.clone(),
+        },
+    )
+    .await?;
+    publish::remove_prefix(wh, &staging).await?;
+    Ok(published)
+}
+
+/// Rows each raw table yielded this night, for the `reconcile` data tests.
+fn rows_read_per_table(sources: &[extract::Source], sink: &RejectSink) -> BTreeMap<String, u64> {
+    let files = sink.files();
+    sources
+        .iter()
+        .map(|s| {
+            (
+                s.table.clone(),
+                files
+                    .iter()
+                    .filter(|f| f.source == s.name)
+                    .map(|f| f.rows)
+                    .sum(),
+            )
+        })
+        .collect()
 }
 
 /// Runs every landing date from `from` to `to` in order, as the nightly runs would.
@@ -239,6 +356,55 @@ pub async fn backfill(
 /// The table of dialplan contexts and their direction, from the pipeline file.
 pub const CONTEXTS_TABLE: &str = "pipeline_contexts";
 
+/// The schemas of the tables a run registers for the models besides the raw sources.
+pub fn run_tables_schemas() -> Vec<(&'static str, SchemaRef)> {
+    vec![
+        (
+            CONTEXTS_TABLE,
+            Arc::new(Schema::new(vec![
+                Field::new("dcontext", DataType::Utf8, false),
+                Field::new("direction", DataType::Utf8, false),
+            ])),
+        ),
+        (
+            RUN_TABLE,
+            Arc::new(Schema::new(vec![Field::new(
+                "landing_date",
+                DataType::Date32,
+                false,
+            )])),
+        ),
+        (
+            SERVICE_LEVELS_TABLE,
+            Arc::new(Schema::new(vec![
+                Field::new("channel_group", DataType::Utf8, false),
+                Field::new("threshold_s", DataType::Int64, false),
+            ])),
+        ),
+    ]
+}
+
+fn schema_of(table: &str) -> SchemaRef {
+    run_tables_schemas()
+        .into_iter()
+        .find(|(n, _)| *n == table)
+        .map(|(_, s)| s)
+        .expect("a run table")
+}
+
+fn register_batch(ctx: &SessionContext, table: &str, columns: Vec<ArrayRef>) -> Result<()> {
+    let schema = schema_of(table);
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    ctx.register_table(
+        table,
+        Arc::new(datafusion::datasource::MemTable::try_new(
+            schema,
+            vec![vec![batch]],
+        )?),
+    )?;
+    Ok(())
+}
+
 /// Registers `pipeline_contexts (dcontext, direction)` so that models can join on it.
 fn register_contexts(ctx: &SessionContext, config: &PipelineConfig) -> Result<()> {
     let mut names = Vec::new();
@@ -252,20 +418,14 @@ fn register_contexts(ctx: &SessionContext, config: &PipelineConfig) -> Result<()
             dirs.push(dir);
         }
     }
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("dcontext", DataType::Utf8, false),
-        Field::new("direction", DataType::Utf8, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
+    register_batch(
+        ctx,
+        CONTEXTS_TABLE,
         vec![
             Arc::new(StringArray::from(names)),
             Arc::new(StringArray::from(dirs)),
         ],
-    )?;
-    let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![batch]])?;
-    ctx.register_table(CONTEXTS_TABLE, Arc::new(table))?;
-    Ok(())
+    )
 }
 
 /// The one-row table `pipeline_run (landing_date)` models read the run's date from.
@@ -275,30 +435,16 @@ pub const SERVICE_LEVELS_TABLE: &str = "pipeline_service_levels";
 
 /// Registers the run's own facts and settings as tables, so that models stay plain SQL.
 fn register_run(ctx: &SessionContext, config: &PipelineConfig, date: NaiveDate) -> Result<()> {
-    let schema = Arc::new(Schema::new(vec![Field::new(
-        "landing_date",
-        DataType::Date32,
-        false,
-    )]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
+    register_batch(
+        ctx,
+        RUN_TABLE,
         vec![Arc::new(Date32Array::from(vec![
             extract::parse::days_since_epoch(date),
         ]))],
     )?;
-    ctx.register_table(
-        RUN_TABLE,
-        Arc::new(datafusion::datasource::MemTable::try_new(
-            schema,
-            vec![vec![batch]],
-        )?),
-    )?;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("channel_group", DataType::Utf8, false),
-        Field::new("threshold_s", DataType::Int64, false),
-    ]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
+    register_batch(
+        ctx,
+        SERVICE_LEVELS_TABLE,
         vec![
             Arc::new(StringArray::from(vec!["voice", "messaging"])),
             Arc::new(Int64Array::from(vec![
@@ -306,15 +452,7 @@ fn register_run(ctx: &SessionContext, config: &PipelineConfig, date: NaiveDate) 
                 config.service_level.messaging_s,
             ])),
         ],
-    )?;
-    ctx.register_table(
-        SERVICE_LEVELS_TABLE,
-        Arc::new(datafusion::datasource::MemTable::try_new(
-            schema,
-            vec![vec![batch]],
-        )?),
-    )?;
-    Ok(())
+    )
 }
 
 /// A DataFusion session for one run: sorts and aggregations spill to local disk past
