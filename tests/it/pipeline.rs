@@ -299,7 +299,7 @@ async fn a_failed_run_leaves_the_published_warehouse_untouched() {
         files_below(p)
             .into_iter()
             .filter(|f| !f.starts_with("_runs/"))
-            .map(|f| (f.len(), std::fs::read(p.join(&f)).unwrap(), f))
+            .map(|f| (std::fs::read(p.join(&f)).unwrap(), f))
             .collect::<Vec<_>>()
     };
     let before = snapshot(wh.path());
