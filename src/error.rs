@@ -72,3 +72,20 @@ fn find_read_error(e: &DataFusionError) -> Option<String> {
     }
     None
 }
+
+/// The error and its causes on one line, each cause said once (object-store errors repeat their
+/// source in their own message).
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}

@@ -48,7 +48,7 @@ fn main() {
         }
     });
     if let Err(e) = outcome {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", kpi_etl::error::describe(&e));
         std::process::exit(kpi_etl::error::exit_code(&e));
     }
 }

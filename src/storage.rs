@@ -119,6 +119,11 @@ impl Location {
         format!("{base}/{path}")
     }
 
+    /// The local filesystem path of `path`, when this location is on local disk.
+    pub fn local_path(&self, path: &Path) -> Option<std::path::PathBuf> {
+        (self.store_url.scheme() == "file").then(|| std::path::Path::new("/").join(path.as_ref()))
+    }
+
     /// How a path of this store is shown to a person: the location's URL plus the relative part.
     pub fn show(&self, path: &Path) -> String {
         let full = path.as_ref();

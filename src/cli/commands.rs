@@ -197,12 +197,12 @@ pub async fn report(g: &Global, from: NaiveDate, to: NaiveDate, out: &Path) -> R
 
 async fn compiled(g: &Global) -> Result<Vec<kpi_etl::transform::compile::Compiled>> {
     let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
     let ctx = datafusion::prelude::SessionContext::new();
     kpi_etl::transform::functions::register(&ctx, g.timezone, b"validate");
     kpi_etl::transform::compile::compile(&config, &ctx)
         .await
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))
 }
 
 /// `kpi-etl validate`.
@@ -228,12 +228,12 @@ pub async fn validate(g: &Global) -> Result<()> {
 /// `kpi-etl explain`.
 pub async fn explain(g: &Global, model: &str) -> Result<()> {
     let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
     let ctx = datafusion::prelude::SessionContext::new();
     kpi_etl::transform::functions::register(&ctx, g.timezone, b"explain");
     let plans = kpi_etl::transform::compile::explain(&config, &ctx, model)
         .await
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
     println!("{plans}");
     Ok(())
 }

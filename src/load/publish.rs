@@ -111,6 +111,16 @@ pub async fn remove_prefix(wh: &Location, prefix: &Path) -> Result<()> {
     for p in paths {
         wh.store.delete(&p).await?;
     }
+    // On local disk, the emptied folders too.
+    if let Some(dir) = wh.local_path(prefix) {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+        if let Some(parent) = dir.parent() {
+            let _ = std::fs::remove_dir(parent); // only when no other run is staging
+        }
+    }
     Ok(())
 }
 

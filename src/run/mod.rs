@@ -86,7 +86,7 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
     let started = Instant::now();
     let started_at = Utc::now();
     let config = PipelineConfig::load_or_embedded(&settings.pipeline)
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?;
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(crate::error::describe(&e))))?;
     let raw = Location::open_existing(&settings.raw).context("raw landing zone")?;
     let wh = Location::open(&settings.warehouse).context("warehouse")?;
     let run_id = format!(
@@ -102,7 +102,7 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
         functions::register(&ctx, settings.timezone, &settings.pii_key);
         crate::transform::compile::compile(&config, &ctx)
             .await
-            .map_err(|e| anyhow::Error::new(RunFailure::Config(format!("{e:#}"))))?
+            .map_err(|e| anyhow::Error::new(RunFailure::Config(crate::error::describe(&e))))?
     };
     let manifest = artifacts::Manifest::of(&compiled);
     let mut state = RunState::default();
