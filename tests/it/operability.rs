@@ -27,6 +27,17 @@ fn output(c: &mut Command) -> (i32, String) {
     )
 }
 
+/// `kpi-etl run --date DATE --raw RAW --warehouse WH` with the pipeline file `pipe`.
+fn run_at(pipe: &Path, date: &str, raw: &Path, wh: &Path) -> (i32, String) {
+    output(
+        kpi_etl(pipe)
+            .args(["run", "--date", date, "--raw"])
+            .arg(raw)
+            .arg("--warehouse")
+            .arg(wh),
+    )
+}
+
 /// A copy of the repository's pipeline folder, to break on purpose.
 fn pipeline_copy(dir: &Path) -> PathBuf {
     let src = pipeline().parent().unwrap().to_path_buf();
@@ -81,13 +92,7 @@ fn a_good_run_writes_run_results_and_a_manifest() {
         "pbx/cdr/dt=2026-11-26/Master-2.csv",
         "\"bad\",\"row\"\n",
     );
-    let (code, text) = output(
-        kpi_etl(&pipeline())
-            .args(["run", "--date", "2026-11-26", "--raw"])
-            .arg(&raw)
-            .arg("--warehouse")
-            .arg(&wh),
-    );
+    let (code, text) = run_at(&pipeline(), "2026-11-26", &raw, &wh);
     assert_eq!(code, 0, "{text}");
     let r = &run_results(&wh)[0];
     assert_eq!(r["status"], "success");
@@ -170,22 +175,10 @@ fn a_day_with_no_data_at_all_exits_4_and_publishes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (raw, wh) = (dir.path().join("raw"), dir.path().join("wh"));
     landing(&raw);
-    let (code, text) = output(
-        kpi_etl(&pipeline())
-            .args(["run", "--date", "2026-11-26", "--raw"])
-            .arg(&raw)
-            .arg("--warehouse")
-            .arg(&wh),
-    );
+    let (code, text) = run_at(&pipeline(), "2026-11-26", &raw, &wh);
     assert_eq!(code, 0, "{text}");
     let before = published(&wh);
-    let (code, text) = output(
-        kpi_etl(&pipeline())
-            .args(["run", "--date", "2026-11-27", "--raw"])
-            .arg(&raw)
-            .arg("--warehouse")
-            .arg(&wh),
-    );
+    let (code, text) = run_at(&pipeline(), "2026-11-27", &raw, &wh);
     assert_eq!(code, 4, "{text}");
     assert!(text.contains("no input for 2026-11-27"), "{text}");
     assert_eq!(published(&wh), before);
@@ -209,22 +202,10 @@ fn a_model_with_a_sql_error_is_named_by_validate_and_stops_the_run() {
     );
     let (raw, wh) = (dir.path().join("raw"), dir.path().join("wh"));
     landing(&raw);
-    let (code, _) = output(
-        kpi_etl(&pipeline())
-            .args(["run", "--date", "2026-11-26", "--raw"])
-            .arg(&raw)
-            .arg("--warehouse")
-            .arg(&wh),
-    );
+    let (code, _) = run_at(&pipeline(), "2026-11-26", &raw, &wh);
     assert_eq!(code, 0);
     let before = published(&wh);
-    let (code, text) = output(
-        kpi_etl(&pipe)
-            .args(["run", "--date", "2026-11-26", "--raw"])
-            .arg(&raw)
-            .arg("--warehouse")
-            .arg(&wh),
-    );
+    let (code, text) = run_at(&pipe, "2026-11-26", &raw, &wh);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("fact_call.sql"), "{text}");
     assert_eq!(published(&wh), before);
@@ -243,13 +224,7 @@ fn a_failing_data_test_exits_3_names_the_test_and_publishes_nothing() {
     std::fs::write(&model, sql).unwrap();
     let (raw, wh) = (dir.path().join("raw"), dir.path().join("wh"));
     landing(&raw);
-    let (code, text) = output(
-        kpi_etl(&pipe)
-            .args(["run", "--date", "2026-11-26", "--raw"])
-            .arg(&raw)
-            .arg("--warehouse")
-            .arg(&wh),
-    );
+    let (code, text) = run_at(&pipe, "2026-11-26", &raw, &wh);
     assert_eq!(code, 3, "{text}");
     assert!(
         text.contains("calls are shorter than a minute on stg_cdr (1 failing rows)"),
@@ -276,15 +251,7 @@ fn bad_input_files_and_credentials_give_one_clear_message_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let (raw, wh) = (dir.path().join("raw"), dir.path().join("wh"));
     landing(&raw);
-    let run = |raw: &Path, wh: &Path| {
-        output(
-            kpi_etl(&pipeline())
-                .args(["run", "--date", "2026-11-26", "--raw"])
-                .arg(raw)
-                .arg("--warehouse")
-                .arg(wh),
-        )
-    };
+    let run = |raw: &Path, wh: &Path| run_at(&pipeline(), "2026-11-26", &raw, &wh);
     assert_eq!(run(&raw, &wh).0, 0);
     let before = published(&wh);
     // A truncated gzip.
