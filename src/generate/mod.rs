@@ -57,6 +57,23 @@ pub struct GenerateOptions {
     pub timezone: chrono_tz::Tz,
 }
 
+/// What every generator of one day reads: where to write, the simulated company, the day.
+#[derive(Clone, Copy)]
+pub struct Day<'a> {
+    /// The store written to.
+    pub store: &'a Arc<dyn ObjectStore>,
+    /// The landing zone's prefix in it.
+    pub root: &'a Path,
+    /// The simulated company.
+    pub world: &'a world::World,
+    /// The day's local clock.
+    pub clock: &'a clock::DayClock,
+    /// Days since `from` (seeds the day's random streams).
+    pub index: i64,
+    /// The options.
+    pub opts: &'a GenerateOptions,
+}
+
 /// What was written, for the summary line.
 #[derive(Debug, Clone, Default)]
 pub struct GenerateSummary {
@@ -113,32 +130,20 @@ pub async fn generate(
     loop {
         let clock = clock::DayClock::new(opts.timezone, day);
         let mut seeds = Vec::new();
-        pbx::write_day(
-            &store,
+        let today = Day {
+            store: &store,
             root,
-            &world,
-            &clock,
-            day_index,
+            world: &world,
+            clock: &clock,
+            index: day_index,
             opts,
-            &mut carry,
-            &mut seeds,
-            &mut summary,
-        )
-        .await
-        .with_context(|| format!("generating PBX data for {day}"))?;
-        whatsapp::write_day(
-            &store,
-            root,
-            &world,
-            &clock,
-            day_index,
-            opts,
-            &mut carry,
-            &mut seeds,
-            &mut summary,
-        )
-        .await
-        .with_context(|| format!("generating WhatsApp data for {day}"))?;
+        };
+        pbx::write_day(&today, &mut carry, &mut seeds, &mut summary)
+            .await
+            .with_context(|| format!("generating PBX data for {day}"))?;
+        whatsapp::write_day(&today, &mut carry, &mut seeds, &mut summary)
+            .await
+            .with_context(|| format!("generating WhatsApp data for {day}"))?;
         crm.absorb(&world, &clock, &seeds, &mut carry);
         crm.write_day(&store, root, &clock, day_index, &mut summary)
             .await

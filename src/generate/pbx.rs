@@ -13,10 +13,7 @@
 //! pause lines, outbound, internal and survey (neither inbound nor outbound) calls.
 
 use std::fmt::Display;
-use std::sync::Arc;
 
-use object_store::ObjectStore;
-use object_store::path::Path;
 use rand::Rng;
 
 use super::cdr::{self, CdrRow, Corruption};
@@ -29,7 +26,7 @@ use super::rng::{self, SimRng, chance, exp_secs, weighted};
 use super::sink::{FileSink, join};
 use super::state::{Bitset, Carry, Spill};
 use super::world::{VOICE_QUEUES, World};
-use super::{GenerateOptions, GenerateSummary};
+use super::{Day, GenerateSummary};
 
 /// Why a call is on the plan.
 #[derive(Debug, Clone, Copy)]
@@ -883,18 +880,20 @@ fn preamble(world: &World, clock: &DayClock, rng: &mut SimRng, out: &mut Vec<u8>
 
 /// Writes `pbx/cdr/dt=D/` and `pbx/queue_log/dt=D/` for the day of `clock`, and queues the
 /// rows that land later in `carry`. Lead candidates (first contacts) are appended to `seeds`.
-#[allow(clippy::too_many_arguments)]
 pub async fn write_day(
-    store: &Arc<dyn ObjectStore>,
-    root: &Path,
-    world: &World,
-    clock: &DayClock,
-    day_index: i64,
-    opts: &GenerateOptions,
+    day: &Day<'_>,
     carry: &mut Carry,
     seeds: &mut Vec<LeadSeed>,
     summary: &mut GenerateSummary,
 ) -> anyhow::Result<()> {
+    let Day {
+        store,
+        root,
+        world,
+        clock,
+        index: day_index,
+        opts,
+    } = *day;
     let mut hz = rng::stream(opts.seed, day_index, rng::HAZARDS ^ 0x10);
     let mut plan_rng = rng::stream(opts.seed, day_index, rng::PBX ^ 0x10);
     let dt = format!("dt={}", clock.date.format("%Y-%m-%d"));

@@ -10,11 +10,7 @@
 //! re-delivered hours late (landing in a later partition); the same envelope delivered twice
 //! in one file or again in the next day's file; image and audio messages; a truncated JSON line.
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
-use object_store::ObjectStore;
-use object_store::path::Path;
 use rand::Rng;
 use serde_json::{Value, json};
 
@@ -26,7 +22,7 @@ use super::rng::{self, SimRng, exp_secs, hash2, pick};
 use super::sink::{FileSink, join};
 use super::state::{Bitset, Carry, Spill};
 use super::world::{WA_QUEUE, World};
-use super::{GenerateOptions, GenerateSummary};
+use super::{Day, GenerateSummary};
 
 /// Customer texts (UTF-8 with accents, emoji and quotes).
 const TEXTS: [&str; 8] = [
@@ -353,18 +349,20 @@ impl<'a> WaGen<'a> {
 }
 
 /// Writes `pbx/whatsapp/dt=D/` for the day of `clock` and queues late envelopes in `carry`.
-#[allow(clippy::too_many_arguments)]
 pub async fn write_day(
-    store: &Arc<dyn ObjectStore>,
-    root: &Path,
-    world: &World,
-    clock: &DayClock,
-    day_index: i64,
-    opts: &GenerateOptions,
+    day: &Day<'_>,
     carry: &mut Carry,
     seeds: &mut Vec<LeadSeed>,
     summary: &mut GenerateSummary,
 ) -> anyhow::Result<()> {
+    let Day {
+        store,
+        root,
+        world,
+        clock,
+        index: day_index,
+        opts,
+    } = *day;
     let mut hz = rng::stream(opts.seed, day_index, rng::HAZARDS ^ 0x20);
     let mut r = rng::stream(opts.seed, day_index, rng::WHATSAPP);
     let dt = format!("dt={}", clock.date.format("%Y-%m-%d"));
