@@ -17,6 +17,7 @@
 
 pub mod checks;
 pub mod config;
+pub mod consumers;
 pub mod error;
 pub mod extract;
 pub mod generate;

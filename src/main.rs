@@ -28,8 +28,10 @@ fn main() {
     let outcome = runtime.block_on(async {
         let g = &cli.global;
         match &cli.command {
-            Command::Run { date } => cli::commands::run(g, *date).await,
-            Command::Backfill { from, to } => cli::commands::backfill_range(g, *from, *to).await,
+            Command::Run { date, summary } => cli::commands::run(g, *date, *summary).await,
+            Command::Backfill { from, to, summary } => {
+                cli::commands::backfill_range(g, *from, *to, *summary).await
+            }
             Command::Generate {
                 out,
                 from,
@@ -42,6 +44,31 @@ fn main() {
             Command::Explain { model } => cli::commands::explain(g, model).await,
             Command::Docs { out } => cli::commands::docs(g, out).await,
             Command::Report { from, to, out } => cli::commands::report(g, *from, *to, out).await,
+            Command::BigqueryDdl {
+                project,
+                dataset,
+                uri_prefix,
+                connection,
+                max_staleness,
+                refresh,
+            } => {
+                let o = cli::commands::DdlArgs {
+                    project,
+                    dataset,
+                    uri_prefix: uri_prefix.as_deref(),
+                    connection: connection.as_deref(),
+                    max_staleness,
+                    refresh: *refresh,
+                };
+                cli::commands::bigquery_ddl(g, &o).await
+            }
+            Command::Export {
+                table,
+                from,
+                to,
+                format,
+                out,
+            } => cli::commands::export(g, table, *from, *to, *format, out).await,
             Command::Demo { calls_per_day, dir } => {
                 cli::commands::demo(g, *calls_per_day, dir).await
             }

@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use object_store::ClientConfigKey;
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
+use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use url::Url;
@@ -72,25 +73,38 @@ impl Location {
         let bucket = url
             .host_str()
             .with_context(|| format!("{spec}: the URL names no bucket or container"))?;
+        let tuning = StorageTuning::from_env()?;
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" | "s3a" => Arc::new(
-                AmazonS3Builder::from_env()
+                tuning
+                    .client_keys()
+                    .fold(AmazonS3Builder::from_env(), |b, (k, v)| {
+                        b.with_config(AmazonS3ConfigKey::Client(k), v)
+                    })
                     .with_url(spec)
-                    .with_retry(retry_config())
+                    .with_retry(tuning.retry())
                     .build()
                     .with_context(|| format!("cannot open {spec}"))?,
             ),
             "gs" => Arc::new(
-                GoogleCloudStorageBuilder::from_env()
+                tuning
+                    .client_keys()
+                    .fold(GoogleCloudStorageBuilder::from_env(), |b, (k, v)| {
+                        b.with_config(GoogleConfigKey::Client(k), v)
+                    })
                     .with_url(spec)
-                    .with_retry(retry_config())
+                    .with_retry(tuning.retry())
                     .build()
                     .with_context(|| format!("cannot open {spec}"))?,
             ),
             "az" | "abfs" | "abfss" | "azure" => Arc::new(
-                MicrosoftAzureBuilder::from_env()
+                tuning
+                    .client_keys()
+                    .fold(MicrosoftAzureBuilder::from_env(), |b, (k, v)| {
+                        b.with_config(AzureConfigKey::Client(k), v)
+                    })
                     .with_url(spec)
-                    .with_retry(retry_config())
+                    .with_retry(tuning.retry())
                     .build()
                     .with_context(|| format!("cannot open {spec}"))?,
             ),
@@ -148,15 +162,84 @@ pub fn join(prefix: &Path, rel: &str) -> Path {
     out
 }
 
-/// Retries with exponential backoff, bounded in time, for every cloud store.
-pub fn retry_config() -> object_store::RetryConfig {
-    object_store::RetryConfig {
-        backoff: object_store::BackoffConfig {
-            init_backoff: std::time::Duration::from_millis(100),
-            max_backoff: std::time::Duration::from_secs(15),
-            base: 2.0,
-        },
-        max_retries: 10,
-        retry_timeout: std::time::Duration::from_secs(180),
+/// How hard a cloud store tries before a request fails, from `KPI_ETL_STORAGE_*` variables.
+///
+/// Every request to S3, GCS or Azure is retried on connection errors, HTTP 5xx and 429, and
+/// timeouts, with exponential backoff (100 ms doubling up to 15 s), until `max_retries` retries or
+/// `retry_timeout` have passed. A single attempt is cut after `timeout` (connecting after
+/// `connect_timeout`), so a stalled server costs a retry, never a hung run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageTuning {
+    /// Time limit of one HTTP request (`KPI_ETL_STORAGE_TIMEOUT`, default 60s).
+    pub timeout: std::time::Duration,
+    /// Time limit of establishing a connection (`KPI_ETL_STORAGE_CONNECT_TIMEOUT`, default 5s).
+    pub connect_timeout: std::time::Duration,
+    /// Time budget of all retries of one request (`KPI_ETL_STORAGE_RETRY_TIMEOUT`, default 3m).
+    pub retry_timeout: std::time::Duration,
+    /// Retries of one request (`KPI_ETL_STORAGE_MAX_RETRIES`, default 10).
+    pub max_retries: usize,
+}
+
+impl Default for StorageTuning {
+    fn default() -> Self {
+        Self {
+            timeout: std::time::Duration::from_secs(60),
+            connect_timeout: std::time::Duration::from_secs(5),
+            retry_timeout: std::time::Duration::from_secs(180),
+            max_retries: 10,
+        }
+    }
+}
+
+impl StorageTuning {
+    /// The defaults, overridden by whichever `KPI_ETL_STORAGE_*` variables are set. Durations are
+    /// written like `30s`, `500ms` or `2m`.
+    pub fn from_env() -> Result<Self> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The defaults, overridden by the variables `lookup` knows.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let mut t = Self::default();
+        let duration = |name: &str, slot: &mut std::time::Duration| -> Result<()> {
+            if let Some(v) = lookup(name) {
+                *slot = humantime::parse_duration(v.trim())
+                    .with_context(|| format!("{name}={v} is not a duration (e.g. 30s, 500ms)"))?;
+            }
+            Ok(())
+        };
+        duration("KPI_ETL_STORAGE_TIMEOUT", &mut t.timeout)?;
+        duration("KPI_ETL_STORAGE_CONNECT_TIMEOUT", &mut t.connect_timeout)?;
+        duration("KPI_ETL_STORAGE_RETRY_TIMEOUT", &mut t.retry_timeout)?;
+        if let Some(v) = lookup("KPI_ETL_STORAGE_MAX_RETRIES") {
+            t.max_retries = v
+                .trim()
+                .parse()
+                .with_context(|| format!("KPI_ETL_STORAGE_MAX_RETRIES={v} is not a number"))?;
+        }
+        Ok(t)
+    }
+
+    /// Retries with exponential backoff, bounded in number and in time.
+    pub fn retry(&self) -> object_store::RetryConfig {
+        object_store::RetryConfig {
+            backoff: object_store::BackoffConfig {
+                init_backoff: std::time::Duration::from_millis(100),
+                max_backoff: std::time::Duration::from_secs(15),
+                base: 2.0,
+            },
+            max_retries: self.max_retries,
+            retry_timeout: self.retry_timeout,
+        }
+    }
+
+    /// The HTTP client settings, as `object_store` configuration keys.
+    fn client_keys(&self) -> impl Iterator<Item = (ClientConfigKey, String)> {
+        [
+            (ClientConfigKey::Timeout, self.timeout),
+            (ClientConfigKey::ConnectTimeout, self.connect_timeout),
+        ]
+        .into_iter()
+        .map(|(k, d)| (k, humantime::format_duration(d).to_string()))
     }
 }

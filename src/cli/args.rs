@@ -76,6 +76,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// Formats of a run's summary on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// One line for people (and totals after a backfill).
+    Text,
+    /// One JSON object per run, on one line.
+    Json,
+}
+
+/// Spreadsheet file formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -86,6 +104,10 @@ pub enum Command {
         /// The landing date (YYYY-MM-DD).
         #[arg(long, value_name = "YYYY-MM-DD")]
         date: NaiveDate,
+        /// How to print the run's summary on stdout: a line for people, or one line of JSON
+        /// (Airflow's BashOperator pushes that last line to XCom).
+        #[arg(long, env = "KPI_ETL_SUMMARY", value_enum, default_value_t = SummaryFormat::Text)]
+        summary: SummaryFormat,
     },
     /// Process every landing date of a range in order: the same result as the nightly runs.
     ///
@@ -97,6 +119,10 @@ pub enum Command {
         /// Last landing date, inclusive (YYYY-MM-DD).
         #[arg(long, value_name = "YYYY-MM-DD")]
         to: NaiveDate,
+        /// How to print the summaries on stdout: lines and totals for people, or one line of
+        /// JSON per run.
+        #[arg(long, env = "KPI_ETL_SUMMARY", value_enum, default_value_t = SummaryFormat::Text)]
+        summary: SummaryFormat,
     },
     /// Write a realistic raw landing zone in the formats of the raw contract.
     ///
@@ -165,6 +191,61 @@ pub enum Command {
     Query {
         /// The SQL query.
         sql: String,
+    },
+    /// Print the BigQuery DDL of external tables over every published table.
+    ///
+    /// Generated from the schemas of the published Parquet files (read from --warehouse):
+    /// explicit columns, the hive partition column (dt or month, a DATE), a required partition
+    /// filter on fact tables, NUMERIC for DECIMAL money. With --connection the tables are BigLake
+    /// tables with a manually refreshed metadata cache, and --refresh prints the statements that
+    /// refresh it (what the nightly job runs after each run).
+    ///
+    /// Example: kpi-etl bigquery-ddl --project acme-dwh --dataset kpi --warehouse gs://acme-dwh/kpi
+    #[command(name = "bigquery-ddl")]
+    BigqueryDdl {
+        /// Google Cloud project of the dataset.
+        #[arg(long)]
+        project: String,
+        /// BigQuery dataset.
+        #[arg(long)]
+        dataset: String,
+        /// The warehouse root as BigQuery reads it, when --warehouse is another copy of it (e.g.
+        /// a local mirror). Default: the --warehouse URL, which must then be gs:// or s3://.
+        #[arg(long, value_name = "URL")]
+        uri_prefix: Option<String>,
+        /// A BigQuery connection (PROJECT.REGION.CONNECTION): create BigLake tables with a
+        /// manually refreshed metadata cache.
+        #[arg(long, value_name = "ID")]
+        connection: Option<String>,
+        /// How stale the BigLake metadata cache may be (a BigQuery interval, e.g. "1 DAY").
+        #[arg(long, default_value = "1 DAY", requires = "connection")]
+        max_staleness: String,
+        /// Print the metadata cache refresh statements (BigLake tables) instead of the DDL.
+        #[arg(long, requires = "connection")]
+        refresh: bool,
+    },
+    /// Export a published table, or a date range of it, as CSV or XLSX for spreadsheets.
+    ///
+    /// The partition column (dt or month) comes first and the rows are ordered by it; --from and
+    /// --to select partitions (ignored for a table without partitions). Timestamps are UTC.
+    ///
+    /// Example: kpi-etl export --table kpi_sales_daily --from 2026-10-01 --to 2026-10-31 --format xlsx --out october.xlsx
+    Export {
+        /// The table.
+        #[arg(long)]
+        table: String,
+        /// First partition date (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        /// Last partition date, inclusive (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = FileFormat::Csv)]
+        format: FileFormat,
+        /// Output file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
     /// The embedded default: generate a week of sample data into ./demo/raw, run the pipeline
     /// into ./demo/warehouse and print a summary. Nothing to configure.

@@ -9,7 +9,7 @@ use kpi_etl::generate::{GenerateOptions, generate};
 use kpi_etl::run::{RunSummary, Settings, backfill, run_date};
 use kpi_etl::storage::Location;
 
-use super::args::Global;
+use super::args::{FileFormat, Global, SummaryFormat};
 use super::summary;
 
 /// The environment variable holding the key of the keyed hash of personal data.
@@ -52,22 +52,35 @@ fn pii_key_from_env() -> Result<Vec<u8>> {
 }
 
 /// `kpi-etl run`.
-pub async fn run(g: &Global, date: NaiveDate) -> Result<()> {
+pub async fn run(g: &Global, date: NaiveDate, format: SummaryFormat) -> Result<()> {
     let s = settings(g, pii_key_from_env()?)?;
     let summary = run_date(&s, date).await?;
-    summary::print_run(&summary);
+    match format {
+        SummaryFormat::Text => summary::print_run(&summary),
+        SummaryFormat::Json => summary::print_run_json(&summary)?,
+    }
     Ok(())
 }
 
 /// `kpi-etl backfill`.
-pub async fn backfill_range(g: &Global, from: NaiveDate, to: NaiveDate) -> Result<()> {
+pub async fn backfill_range(
+    g: &Global,
+    from: NaiveDate,
+    to: NaiveDate,
+    format: SummaryFormat,
+) -> Result<()> {
     if from > to {
         bail!("--from {from} is after --to {to}");
     }
     let s = settings(g, pii_key_from_env()?)?;
     let summaries = backfill(&s, from, to).await?;
-    summaries.iter().for_each(summary::print_run);
-    summary::print_totals(&summaries);
+    match format {
+        SummaryFormat::Text => {
+            summaries.iter().for_each(summary::print_run);
+            summary::print_totals(&summaries);
+        }
+        SummaryFormat::Json => summaries.iter().try_for_each(summary::print_run_json)?,
+    }
     Ok(())
 }
 
@@ -252,5 +265,114 @@ pub async fn docs(g: &Global, out: &Path) -> Result<()> {
     std::fs::write(&lineage, kpi_etl::transform::docs::lineage_mermaid(&models))
         .with_context(|| format!("cannot write {}", lineage.display()))?;
     println!("wrote {} and {}", dictionary.display(), lineage.display());
+    Ok(())
+}
+
+/// The options of `kpi-etl bigquery-ddl`.
+#[derive(Debug)]
+pub struct DdlArgs<'a> {
+    /// Google Cloud project.
+    pub project: &'a str,
+    /// BigQuery dataset.
+    pub dataset: &'a str,
+    /// The warehouse root as BigQuery reads it, if not --warehouse.
+    pub uri_prefix: Option<&'a str>,
+    /// BigLake connection.
+    pub connection: Option<&'a str>,
+    /// BigLake metadata cache staleness.
+    pub max_staleness: &'a str,
+    /// Print the refresh statements instead.
+    pub refresh: bool,
+}
+
+/// `kpi-etl bigquery-ddl`.
+pub async fn bigquery_ddl(g: &Global, a: &DdlArgs<'_>) -> Result<()> {
+    use kpi_etl::consumers::bigquery::{
+        DdlOptions, ExternalTable, create_statement, refresh_statement,
+    };
+    let warehouse = g
+        .warehouse
+        .clone()
+        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    let uri_prefix = a.uri_prefix.unwrap_or(&warehouse).trim_end_matches('/');
+    if !(uri_prefix.starts_with("gs://") || uri_prefix.starts_with("s3://")) {
+        bail!(
+            "BigQuery reads gs:// (or, through a BigLake connection, s3://) URIs, not {uri_prefix}: \
+             give --uri-prefix gs://BUCKET/PREFIX where BigQuery finds this warehouse"
+        );
+    }
+    let options = DdlOptions {
+        project: a.project.to_string(),
+        dataset: a.dataset.to_string(),
+        uri_prefix: uri_prefix.to_string(),
+        connection: a.connection.map(str::to_string),
+        max_staleness: a.max_staleness.to_string(),
+    };
+    let models = models_by_name(g)?;
+    let wh = Location::open_existing(&warehouse)?;
+    let tables = kpi_etl::consumers::published::published_tables(&wh).await?;
+    if tables.is_empty() {
+        bail!("{warehouse}: no published table yet (run the pipeline first)");
+    }
+    let mut out = String::new();
+    for t in &tables {
+        let model = models.get(&t.name);
+        if a.refresh {
+            out.push_str(&refresh_statement(&t.name, &options));
+            continue;
+        }
+        let ext = ExternalTable {
+            table: t,
+            is_fact: model.is_some_and(|m| {
+                m.path.parent().and_then(Path::file_name) == Some("facts".as_ref())
+            }),
+            description: model.map(|m| m.config.description.as_str()),
+        };
+        out.push_str(&create_statement(&ext, &options)?);
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// The pipeline's models by table name.
+fn models_by_name(
+    g: &Global,
+) -> Result<std::collections::BTreeMap<String, kpi_etl::transform::model::Model>> {
+    let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
+    let models = kpi_etl::transform::model::load_models(&config.models_dir())
+        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
+    Ok(models.into_iter().map(|m| (m.name.clone(), m)).collect())
+}
+
+/// `kpi-etl export`.
+pub async fn export(
+    g: &Global,
+    table: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    format: FileFormat,
+    out: &Path,
+) -> Result<()> {
+    use kpi_etl::consumers::export::{ExportFormat, ExportRequest};
+    if from > to {
+        bail!("--from {from} is after --to {to}");
+    }
+    let warehouse = g
+        .warehouse
+        .clone()
+        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    let req = ExportRequest {
+        table,
+        from,
+        to,
+        format: match format {
+            FileFormat::Csv => ExportFormat::Csv,
+            FileFormat::Xlsx => ExportFormat::Xlsx,
+        },
+    };
+    let rows = kpi_etl::consumers::export::export(&warehouse, &req, out).await?;
+    println!("wrote {rows} rows of {table} to {}", out.display());
     Ok(())
 }

@@ -23,6 +23,12 @@ pub fn print_run(s: &RunSummary) {
     }
 }
 
+/// One run as one line of JSON: the fields of `run_results.json`'s summary, for XCom.
+pub fn print_run_json(s: &RunSummary) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(s)?);
+    Ok(())
+}
+
 /// Totals over several runs: rows and rejects per source.
 pub fn print_totals(runs: &[RunSummary]) {
     let mut per: BTreeMap<&str, (u64, u64, usize)> = BTreeMap::new();

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod consumers;
 mod dst;
 mod formats;
 mod generated;
