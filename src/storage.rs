@@ -106,13 +106,25 @@ impl Location {
                     .with_url(spec)
                     .with_retry(tuning.retry())
                     .build()
-                    .with_context(|| format!("cannot open {spec}"))?,
+                    .with_context(|| {
+                        format!(
+                            "cannot open {spec} (set AZURE_STORAGE_ACCOUNT_NAME and a credential, \
+                             or AZURE_STORAGE_USE_EMULATOR=true for Azurite)"
+                        )
+                    })?,
             ),
             other => bail!(
                 "{spec}: unsupported scheme {other}:// (use a path, file://, s3://, gs:// or az://)"
             ),
         };
-        let store_url = Url::parse(&format!("{}://{}", url.scheme(), bucket))
+        // DataFusion finds a store by the scheme and host of a URL, ignoring any user part, so
+        // two containers of one Azure account (abfss://raw@acme... and abfss://dwh@acme...) would
+        // share a key: the container goes into the host of the key instead.
+        let key_host = match url.username() {
+            "" => bucket.to_string(),
+            container => format!("{container}.{bucket}"),
+        };
+        let store_url = Url::parse(&format!("{}://{}", url.scheme(), key_host))
             .with_context(|| format!("cannot build the store URL of {spec}"))?;
         Ok(Self {
             store,

@@ -14,3 +14,4 @@ mod phone;
 mod pipeline;
 mod readers;
 mod star;
+mod storage;

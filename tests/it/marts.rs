@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use kpi_etl::generate::{GenerateOptions, generate};
-use kpi_etl::run::{backfill, run_date, warehouse_session};
+use kpi_etl::run::{backfill, run_date};
 use kpi_etl::storage::Location;
 
 use crate::common::{d, put, settings};
