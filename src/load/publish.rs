@@ -36,7 +36,7 @@ pub struct SuccessMarker<'a> {
 pub struct PublishedTable {
     /// Table name.
     pub table: String,
-    /// Partition folders replaced (empty string: the whole unpartitioned table).
+    /// Partition folders replaced (none for a whole, unpartitioned table).
     pub partitions: Vec<String>,
     /// Rows in those partitions.
     pub rows: u64,
@@ -82,7 +82,13 @@ pub async fn publish(
         }
         out.push(PublishedTable {
             table: table.clone(),
-            partitions: written.files.iter().map(|f| f.partition.clone()).collect(),
+            // A whole table has no partition folder: its list stays empty.
+            partitions: written
+                .files
+                .iter()
+                .map(|f| f.partition.clone())
+                .filter(|p| !p.is_empty())
+                .collect(),
             rows: written.rows(),
         });
     }
