@@ -1,10 +1,13 @@
 //! Publishing a run: moving its staged partition files into place, then the `_SUCCESS` marker.
 //!
 //! Nothing is published until every model of the run has been computed and written to
-//! `<warehouse>/_staging/<run_id>/`. Each partition is then replaced by moving one object onto
-//! another (atomic on every store: a rename on local disk, a copy on S3, GCS and Azure), so a
-//! reader sees the old partition or the new one, never half of one or a row twice. A run that
-//! fails before publishing leaves the published warehouse exactly as it was.
+//! `<warehouse>/_staging/<run_id>/`. Each partition is then replaced by copying one staged object
+//! onto it (atomic on every store: a link and rename on local disk, a server-side copy on S3, GCS
+//! and Azure), so a reader sees the old partition or the new one, never half of one or a row
+//! twice. A run that fails before publishing leaves the published warehouse exactly as it was.
+//! Publishing copies and never deletes a staged file: the staging area is removed afterwards, as
+//! cleanup, so a delete that fails (S3's multi-object delete is not retried on a reset
+//! connection by `object_store`) can no longer stop a run halfway through publishing.
 
 use anyhow::{Context, Result};
 use futures::TryStreamExt;
@@ -59,7 +62,7 @@ pub async fn publish(
             let from = join(staging, &rel);
             let to = wh.child(&rel);
             wh.store
-                .rename(&from, &to)
+                .copy(&from, &to)
                 .await
                 .with_context(|| format!("cannot publish {}", wh.show(&to)))?;
             // Files of an older layout in the same partition would be read twice: remove them.
@@ -72,10 +75,7 @@ pub async fn publish(
                     .unwrap_or_default();
                 for p in stale {
                     if p != to && p.filename().is_some_and(|n| n.ends_with(".parquet")) {
-                        wh.store
-                            .delete(&p)
-                            .await
-                            .with_context(|| format!("cannot remove {}", wh.show(&p)))?;
+                        delete_retrying(wh, &p).await?;
                     }
                 }
             }
@@ -115,7 +115,7 @@ pub async fn remove_prefix(wh: &Location, prefix: &Path) -> Result<()> {
         .try_collect()
         .await?;
     for p in paths {
-        wh.store.delete(&p).await?;
+        delete_retrying(wh, &p).await?;
     }
     // On local disk, the emptied folders too.
     if let Some(dir) = wh.local_path(prefix) {
@@ -129,6 +129,30 @@ pub async fn remove_prefix(wh: &Location, prefix: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// Deletes one object, retrying with backoff: deleting is idempotent (a missing object counts as
+/// deleted), but `object_store` does not retry every delete on a connection error.
+async fn delete_retrying(wh: &Location, p: &Path) -> Result<()> {
+    let mut wait = std::time::Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match wh.store.delete(p).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => return Ok(()),
+            Err(e) if attempt < DELETE_ATTEMPTS => {
+                tracing::warn!(path = %wh.show(p), attempt, "delete failed, retrying: {e}");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                attempt += 1;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove {}", wh.show(p)));
+            }
+        }
+    }
+}
+
+/// Attempts of [`delete_retrying`].
+const DELETE_ATTEMPTS: u32 = 6;
 
 fn parent(p: &Path) -> Option<Path> {
     let parts: Vec<_> = p.parts().collect();

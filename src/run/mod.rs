@@ -136,10 +136,13 @@ pub async fn run_date(settings: &Settings, date: NaiveDate) -> Result<RunSummary
         models: state.models.clone(),
         data_tests: state.tests.clone(),
         warnings: state.warnings.clone(),
-        error: outcome.as_ref().err().map(|e| format!("{e:#}")),
+        error: outcome.as_ref().err().map(crate::error::describe),
     };
     if let Err(e) = artifacts::write(&wh, &results, Some(&manifest)).await {
-        tracing::error!("cannot write the run artifacts: {e:#}");
+        tracing::error!(
+            "cannot write the run artifacts: {}",
+            crate::error::describe(&e)
+        );
     }
     let published = outcome?;
     let mut per_source: BTreeMap<String, SourceSummary> = BTreeMap::new();
@@ -301,7 +304,13 @@ async fn run_compiled(
     ));
 
     // Load: publish, then mark success.
-    let published = publish::publish(wh, &staging, &tables).await?;
+    let published = match publish::publish(wh, &staging, &tables).await {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = publish::remove_prefix(wh, &staging).await;
+            return Err(e);
+        }
+    };
     publish::mark_success(
         wh,
         &SuccessMarker {
@@ -312,7 +321,13 @@ async fn run_compiled(
         },
     )
     .await?;
-    publish::remove_prefix(wh, &staging).await?;
+    // Everything is published: a staging area left behind is untidy, not a failed run.
+    if let Err(e) = publish::remove_prefix(wh, &staging).await {
+        tracing::warn!(
+            "published, but cannot remove the staging area: {}",
+            crate::error::describe(&e)
+        );
+    }
     Ok(published)
 }
 
