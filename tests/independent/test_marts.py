@@ -1,5 +1,6 @@
-"""The models and the independent computation agree on every row of every mart, on a generated
-month containing the DST change, after a sequence of nightly runs and after a backfill."""
+"""The models and the independent computation agree on every row of every mart, on 17 generated
+days holding the DST change and a month boundary, after a sequence of nightly runs and after a
+backfill."""
 
 import os
 import subprocess
@@ -14,7 +15,7 @@ import marts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("KPI_ETL_BIN", ROOT / "target" / "debug" / "kpi-etl"))
-FIRST, LAST = date(2026, 10, 10), date(2026, 11, 3)
+FIRST, LAST = date(2026, 10, 18), date(2026, 11, 3)
 CALLS = int(os.environ.get("KPI_ETL_TEST_CALLS", "250"))
 
 
