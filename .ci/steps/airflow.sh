@@ -18,4 +18,4 @@ if [ ! -x "$venv/bin/uv" ]; then
 fi
 # Every version pinned (requirements.txt is compiled from requirements.in); a no-op when current.
 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" -r tests/airflow/requirements.txt
-"$venv/bin/python" -m pytest -q -p no:cacheprovider tests/airflow
+"$venv/bin/python" -m pytest -v -p no:cacheprovider tests/airflow

@@ -28,10 +28,7 @@ fn settings(g: &Global, pii_key: Vec<u8>) -> Result<Settings> {
         .raw
         .clone()
         .context("--raw (or KPI_ETL_RAW) is required")?;
-    let warehouse = g
-        .warehouse
-        .clone()
-        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    let warehouse = warehouse(g)?;
     Ok(Settings {
         raw,
         warehouse,
@@ -39,6 +36,31 @@ fn settings(g: &Global, pii_key: Vec<u8>) -> Result<Settings> {
         timezone: g.timezone,
         pii_key,
     })
+}
+
+/// The `--warehouse` URL, required by every command that reads the warehouse.
+fn warehouse(g: &Global) -> Result<String> {
+    g.warehouse
+        .clone()
+        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")
+}
+
+/// A `--from`/`--to` pair in order.
+fn check_range(from: NaiveDate, to: NaiveDate) -> Result<()> {
+    if from > to {
+        bail!("--from {from} is after --to {to}");
+    }
+    Ok(())
+}
+
+/// The pipeline file (or the embedded pipeline); an invalid one is a configuration error.
+fn pipeline_config(g: &Global) -> Result<kpi_etl::config::PipelineConfig> {
+    kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline).map_err(config_error)
+}
+
+/// An error of the pipeline's configuration or models: exit code 2.
+fn config_error(e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e)))
 }
 
 fn pii_key_from_env() -> Result<Vec<u8>> {
@@ -69,9 +91,7 @@ pub async fn backfill_range(
     to: NaiveDate,
     format: SummaryFormat,
 ) -> Result<()> {
-    if from > to {
-        bail!("--from {from} is after --to {to}");
-    }
+    check_range(from, to)?;
     let s = settings(g, pii_key_from_env()?)?;
     let summaries = backfill(&s, from, to).await?;
     match format {
@@ -93,9 +113,7 @@ pub async fn generate_raw(
     calls_per_day: u64,
     seed: u64,
 ) -> Result<()> {
-    if from > to {
-        bail!("--from {from} is after --to {to}");
-    }
+    check_range(from, to)?;
     let loc = Location::open(out)?;
     let opts = GenerateOptions {
         from,
@@ -180,10 +198,7 @@ pub async fn demo(g: &Global, calls_per_day: u64, dir: &Path) -> Result<()> {
 
 /// `kpi-etl query`.
 pub async fn query(g: &Global, sql: &str) -> Result<()> {
-    let warehouse = g
-        .warehouse
-        .clone()
-        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    let warehouse = warehouse(g)?;
     let (ctx, _) = kpi_etl::run::warehouse_session(&warehouse, g.timezone).await?;
     let batches = ctx.sql(sql).await?.collect().await?;
     println!(
@@ -195,13 +210,8 @@ pub async fn query(g: &Global, sql: &str) -> Result<()> {
 
 /// `kpi-etl report`.
 pub async fn report(g: &Global, from: NaiveDate, to: NaiveDate, out: &Path) -> Result<()> {
-    if from > to {
-        bail!("--from {from} is after --to {to}");
-    }
-    let warehouse = g
-        .warehouse
-        .clone()
-        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    check_range(from, to)?;
+    let warehouse = warehouse(g)?;
     let html = kpi_etl::report::render(&warehouse, g.timezone, from, to).await?;
     std::fs::write(out, html).with_context(|| format!("cannot write {}", out.display()))?;
     println!("wrote {}", out.display());
@@ -209,13 +219,12 @@ pub async fn report(g: &Global, from: NaiveDate, to: NaiveDate, out: &Path) -> R
 }
 
 async fn compiled(g: &Global) -> Result<Vec<kpi_etl::transform::compile::Compiled>> {
-    let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
+    let config = pipeline_config(g)?;
     let ctx = datafusion::prelude::SessionContext::new();
     kpi_etl::transform::functions::register(&ctx, g.timezone, b"validate");
     kpi_etl::transform::compile::compile(&config, &ctx)
         .await
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))
+        .map_err(config_error)
 }
 
 /// `kpi-etl validate`.
@@ -240,13 +249,12 @@ pub async fn validate(g: &Global) -> Result<()> {
 
 /// `kpi-etl explain`.
 pub async fn explain(g: &Global, model: &str) -> Result<()> {
-    let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
+    let config = pipeline_config(g)?;
     let ctx = datafusion::prelude::SessionContext::new();
     kpi_etl::transform::functions::register(&ctx, g.timezone, b"explain");
     let plans = kpi_etl::transform::compile::explain(&config, &ctx, model)
         .await
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
+        .map_err(config_error)?;
     println!("{plans}");
     Ok(())
 }
@@ -290,10 +298,7 @@ pub async fn bigquery_ddl(g: &Global, a: &DdlArgs<'_>) -> Result<()> {
     use kpi_etl::consumers::bigquery::{
         DdlOptions, ExternalTable, create_statement, refresh_statement,
     };
-    let warehouse = g
-        .warehouse
-        .clone()
-        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    let warehouse = warehouse(g)?;
     let uri_prefix = a.uri_prefix.unwrap_or(&warehouse).trim_end_matches('/');
     if !(uri_prefix.starts_with("gs://") || uri_prefix.starts_with("s3://")) {
         bail!(
@@ -339,10 +344,9 @@ pub async fn bigquery_ddl(g: &Global, a: &DdlArgs<'_>) -> Result<()> {
 fn models_by_name(
     g: &Global,
 ) -> Result<std::collections::BTreeMap<String, kpi_etl::transform::model::Model>> {
-    let config = kpi_etl::config::PipelineConfig::load_or_embedded(&g.pipeline)
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
-    let models = kpi_etl::transform::model::load_models(&config.models_dir())
-        .map_err(|e| anyhow::Error::new(RunFailure::Config(kpi_etl::error::describe(&e))))?;
+    let config = pipeline_config(g)?;
+    let models =
+        kpi_etl::transform::model::load_models(&config.models_dir()).map_err(config_error)?;
     Ok(models.into_iter().map(|m| (m.name.clone(), m)).collect())
 }
 
@@ -356,13 +360,8 @@ pub async fn export(
     out: &Path,
 ) -> Result<()> {
     use kpi_etl::consumers::export::{ExportFormat, ExportRequest};
-    if from > to {
-        bail!("--from {from} is after --to {to}");
-    }
-    let warehouse = g
-        .warehouse
-        .clone()
-        .context("--warehouse (or KPI_ETL_WAREHOUSE) is required")?;
+    check_range(from, to)?;
+    let warehouse = warehouse(g)?;
     let req = ExportRequest {
         table,
         from,

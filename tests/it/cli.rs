@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::{pipeline, put};
+use crate::common::{output, pipeline, put};
 
 fn kpi_etl() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kpi-etl"));
@@ -11,16 +11,6 @@ fn kpi_etl() -> Command {
         .env_remove("KPI_ETL_WAREHOUSE");
     c.arg("--pipeline").arg(pipeline());
     c
-}
-
-fn output(c: &mut Command) -> (i32, String) {
-    let out = c.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap(), text)
 }
 
 #[test]

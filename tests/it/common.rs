@@ -27,6 +27,17 @@ pub fn put(root: &Path, rel: &str, content: impl AsRef<[u8]>) {
     std::fs::write(p, content).unwrap();
 }
 
+/// Runs a command; returns its exit code and its stdout followed by its stderr.
+pub fn output(c: &mut std::process::Command) -> (i32, String) {
+    let out = c.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap(), text)
+}
+
 /// Gzips bytes.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write;

@@ -365,26 +365,31 @@ async fn datafusion_reads_every_table_with_its_rows_and_types() {
     }
 }
 
-#[tokio::test]
-async fn export_writes_exactly_the_rows_of_the_range() {
-    let wh = warehouse();
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("cc.csv");
-    let (code, text) = kpi_etl(&[
+/// `kpi-etl export` of 2026-10-24..25 of a table.
+fn export(wh: &Path, table: &str, format: &str, out: &Path) -> (i32, String) {
+    kpi_etl(&[
         "export",
         "--warehouse",
         wh.to_str().unwrap(),
         "--table",
-        "kpi_contact_center_daily",
+        table,
         "--from",
         "2026-10-24",
         "--to",
         "2026-10-25",
         "--format",
-        "csv",
+        format,
         "--out",
-        csv.to_str().unwrap(),
-    ]);
+        out.to_str().unwrap(),
+    ])
+}
+
+#[tokio::test]
+async fn export_writes_exactly_the_rows_of_the_range() {
+    let wh = warehouse();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cc.csv");
+    let (code, text) = export(wh, "kpi_contact_center_daily", "csv", &csv);
     assert_eq!(code, 0, "{text}");
     let expected: Vec<String> = crate::common::sql_rows(
         wh,
@@ -420,21 +425,7 @@ async fn export_writes_exactly_the_rows_of_the_range() {
     );
 
     let xlsx = dir.path().join("cc.xlsx");
-    let (code, text) = kpi_etl(&[
-        "export",
-        "--warehouse",
-        wh.to_str().unwrap(),
-        "--table",
-        "kpi_contact_center_daily",
-        "--from",
-        "2026-10-24",
-        "--to",
-        "2026-10-25",
-        "--format",
-        "xlsx",
-        "--out",
-        xlsx.to_str().unwrap(),
-    ]);
+    let (code, text) = export(wh, "kpi_contact_center_daily", "xlsx", &xlsx);
     assert_eq!(code, 0, "{text}");
     assert!(
         text.contains(&format!("wrote {} rows", got.len())),
@@ -446,19 +437,7 @@ async fn export_writes_exactly_the_rows_of_the_range() {
         "an xlsx is a zip file"
     );
 
-    let (code, text) = kpi_etl(&[
-        "export",
-        "--warehouse",
-        wh.to_str().unwrap(),
-        "--table",
-        "kpi_nope",
-        "--from",
-        "2026-10-24",
-        "--to",
-        "2026-10-25",
-        "--out",
-        dir.path().join("x.csv").to_str().unwrap(),
-    ]);
+    let (code, text) = export(wh, "kpi_nope", "csv", &dir.path().join("x.csv"));
     assert_ne!(code, 0);
     assert!(text.contains("no published table kpi_nope"), "{text}");
     assert!(!dir.path().join("x.csv").exists());

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use kpi_etl::storage::{Location, StorageTuning};
 
-use crate::common::pipeline;
+use crate::common::{output, pipeline};
 
 #[test]
 fn every_url_form_names_its_store_and_prefix() {
@@ -233,13 +233,7 @@ fn run_on_gcs(dir: &Path, vars: &[(&str, String)]) -> (i32, String) {
     for (k, v) in vars {
         c.env(k, v);
     }
-    let out = c.output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap(), text)
+    output(&mut c)
 }
 
 /// The JSON payload of a JWT bearer token.
