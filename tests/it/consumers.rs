@@ -168,20 +168,26 @@ fn parse_ddl(sql: &str, project: &str, dataset: &str) -> BTreeMap<String, Ddl> {
     out
 }
 
-#[test]
-fn bigquery_ddl_matches_the_written_parquet_of_every_table() {
-    let wh = warehouse();
-    let (code, sql) = kpi_etl(&[
+/// `kpi-etl bigquery-ddl --project acme-dwh --dataset kpi --warehouse <the module's warehouse>`
+/// plus `extra`.
+fn bigquery_ddl(extra: &[&str]) -> (i32, String) {
+    let wh = warehouse().to_str().unwrap();
+    let base = [
         "bigquery-ddl",
         "--project",
         "acme-dwh",
         "--dataset",
         "kpi",
         "--warehouse",
-        wh.to_str().unwrap(),
-        "--uri-prefix",
-        "gs://acme-lake/kpi/",
-    ]);
+        wh,
+    ];
+    kpi_etl(&[&base[..], extra].concat())
+}
+
+#[test]
+fn bigquery_ddl_matches_the_written_parquet_of_every_table() {
+    let wh = warehouse();
+    let (code, sql) = bigquery_ddl(&["--uri-prefix", "gs://acme-lake/kpi/"]);
     assert_eq!(code, 0, "{sql}");
     let sql = sql.split("\n--- stderr ---").next().unwrap();
     let ddl = parse_ddl(sql, "acme-dwh", "kpi");
@@ -269,21 +275,13 @@ fn bigquery_ddl_matches_the_written_parquet_of_every_table() {
 
 #[test]
 fn bigquery_ddl_for_biglake_tables_and_their_cache_refresh() {
-    let wh = warehouse();
-    let base = [
-        "bigquery-ddl",
-        "--project",
-        "acme-dwh",
-        "--dataset",
-        "kpi",
-        "--warehouse",
-        wh.to_str().unwrap(),
+    let biglake = [
         "--uri-prefix",
         "gs://acme-lake/kpi",
         "--connection",
         "acme-dwh.eu.lake",
     ];
-    let (code, sql) = kpi_etl(&base);
+    let (code, sql) = bigquery_ddl(&biglake);
     assert_eq!(code, 0, "{sql}");
     let ddl = parse_ddl(
         sql.split("\n--- stderr ---").next().unwrap(),
@@ -295,7 +293,7 @@ fn bigquery_ddl_for_biglake_tables_and_their_cache_refresh() {
         assert_eq!(d.options["metadata_cache_mode"], "'MANUAL'", "{name}");
         assert_eq!(d.options["max_staleness"], "INTERVAL 1 DAY", "{name}");
     }
-    let (code, calls) = kpi_etl(&[&base[..], &["--refresh"]].concat());
+    let (code, calls) = bigquery_ddl(&[&biglake[..], &["--refresh"]].concat());
     assert_eq!(code, 0, "{calls}");
     let calls: Vec<&str> = calls.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(calls.len(), ddl.len());
@@ -306,16 +304,7 @@ fn bigquery_ddl_for_biglake_tables_and_their_cache_refresh() {
 
 #[test]
 fn bigquery_ddl_needs_a_uri_bigquery_can_read() {
-    let wh = warehouse();
-    let (code, text) = kpi_etl(&[
-        "bigquery-ddl",
-        "--project",
-        "p",
-        "--dataset",
-        "d",
-        "--warehouse",
-        wh.to_str().unwrap(),
-    ]);
+    let (code, text) = bigquery_ddl(&[]);
     assert_ne!(code, 0);
     assert!(text.contains("--uri-prefix gs://"), "{text}");
 }
