@@ -1,29 +1,32 @@
 //! kpi-etl: contact-centre telephony and CRM dumps into a sales-KPI warehouse.
 //!
-//! The crate reads like the pipeline runs:
+//! The crate reads like the pipeline runs, each layer using only the layers below it:
 //!
-//! - [`extract`]: the raw sources of the landing zone (Asterisk CDR and queue_log, WhatsApp
-//!   webhooks, Salesforce exports) as DataFusion tables, with rejects for malformed rows;
-//! - [`transform`]: the SQL models of `pipelines/` and the SQL functions they use;
-//! - [`load`]: the partitioned Parquet writer and atomic publishing;
-//! - [`checks`]: data tests declared next to the models, run before publishing;
-//! - [`run`]: one night (or a backfill of many) from landing to published warehouse;
-//! - [`generate`]: a realistic raw landing zone for demos, tests and benchmarks;
-//! - [`report`]: a static HTML page of the marts;
-//! - [`storage`] and [`config`]: where data lives and how the pipeline is configured;
-//! - [`pii`]: what personal data is hashed or masked.
+//! | layer | modules |
+//! |---|---|
+//! | what readers get | [`consumers`]: BigQuery DDL, spreadsheet export, the HTML report |
+//! | one night | [`run`]: extract, transform, test and publish a landing date; artifacts |
+//! | reading back | [`warehouse`]: the published tables, their schemas, a query session |
+//! | models | [`transform`]: SQL models, compiled and run incrementally; their unit cases |
+//! | checks, load | [`checks`]: data tests; [`load`]: Parquet writer, publishing, listing |
+//! | extract | [`extract`]: the raw sources of the landing zone as DataFusion tables |
+//! | ground | [`config`], [`storage`], [`pii`], [`sql`], [`error`] |
 //!
-//! The command line (`src/main.rs`, `src/cli/`) sits on top.
+//! The command line (`src/main.rs`, `src/cli/`) sits on top. The sample-data generator is
+//! the separate crate `kpi-etl-generate`, an independent oracle that shares no code with this
+//! one.
 
 pub mod checks;
 pub mod config;
 pub mod consumers;
 pub mod error;
 pub mod extract;
-pub mod generate;
 pub mod load;
 pub mod pii;
-pub mod report;
 pub mod run;
+pub mod sql;
 pub mod storage;
 pub mod transform;
+pub mod warehouse;
+
+pub use error::{Error, Result};

@@ -1,10 +1,11 @@
 //! `kpi-etl`: the nightly KPI warehouse job. This file is the table of contents: parse the
-//! command line, set up logging, dispatch, map the outcome to an exit code.
+//! command line, set up logging, run the command, map the outcome to an exit code.
 
 mod cli;
 
 use clap::Parser;
-use cli::args::{Cli, Command, LogFormat};
+use cli::Cli;
+use cli::global::LogFormat;
 use kpi_etl::error::exit;
 
 fn main() {
@@ -25,59 +26,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let outcome = runtime.block_on(async {
-        let g = &cli.global;
-        match &cli.command {
-            Command::Run { date, summary } => cli::commands::run(g, *date, *summary).await,
-            Command::Backfill { from, to, summary } => {
-                cli::commands::backfill_range(g, *from, *to, *summary).await
-            }
-            Command::Generate {
-                out,
-                from,
-                to,
-                calls_per_day,
-                seed,
-            } => cli::commands::generate_raw(g, out, *from, *to, *calls_per_day, *seed).await,
-            Command::Query { sql } => cli::commands::query(g, sql).await,
-            Command::Validate => cli::commands::validate(g).await,
-            Command::Explain { model } => cli::commands::explain(g, model).await,
-            Command::Docs { out } => cli::commands::docs(g, out).await,
-            Command::Report { from, to, out } => cli::commands::report(g, *from, *to, out).await,
-            Command::BigqueryDdl {
-                project,
-                dataset,
-                uri_prefix,
-                connection,
-                max_staleness,
-                refresh,
-            } => {
-                let o = cli::commands::DdlArgs {
-                    project,
-                    dataset,
-                    uri_prefix: uri_prefix.as_deref(),
-                    connection: connection.as_deref(),
-                    max_staleness,
-                    refresh: *refresh,
-                };
-                cli::commands::bigquery_ddl(g, &o).await
-            }
-            Command::Export {
-                table,
-                from,
-                to,
-                format,
-                out,
-            } => cli::commands::export(g, table, *from, *to, *format, out).await,
-            Command::Demo { calls_per_day, dir } => {
-                cli::commands::demo(g, *calls_per_day, dir).await
-            }
+    let outcome = runtime.block_on(cli.command.execute(&cli.global));
+    match outcome {
+        Ok(()) => {}
+        // The reader of our output has gone (`| head`): a normal end.
+        Err(e) if cli::output::is_closed_pipe(&e) => std::process::exit(exit::SUCCESS),
+        Err(e) => {
+            eprintln!("error: {}", describe(&e));
+            std::process::exit(cli::exit_code(&e));
         }
-    });
-    if let Err(e) = outcome {
-        eprintln!("error: {}", kpi_etl::error::describe(&e));
-        std::process::exit(kpi_etl::error::exit_code(&e));
     }
+}
+
+/// The error and its causes on one line, each said once.
+fn describe(e: &anyhow::Error) -> String {
+    kpi_etl::error::describe(e.as_ref())
 }
 
 fn init_logging(format: LogFormat) {

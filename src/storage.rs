@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Error, Result};
 use object_store::ClientConfigKey;
 use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
@@ -46,7 +46,7 @@ impl Location {
     fn open_inner(spec: &str, create: bool) -> Result<Self> {
         let spec = spec.trim();
         if spec.is_empty() {
-            bail!("empty storage URL");
+            return Err(Error::Usage("empty storage URL".into()));
         }
         let has_scheme = spec.contains("://");
         if !has_scheme || spec.starts_with("file://") {
@@ -56,12 +56,13 @@ impl Location {
                 std::fs::create_dir_all(path)
                     .with_context(|| format!("cannot create directory {}", path.display()))?;
             } else if !path.is_dir() {
-                bail!("{}: no such directory", path.display());
+                return Err(Error::Usage(format!("{}: no such directory", path.display())));
             }
             let abs = std::fs::canonicalize(path)
                 .with_context(|| format!("cannot resolve {}", path.display()))?;
-            let prefix = Path::from_filesystem_path(&abs)
-                .with_context(|| format!("not a valid path: {}", abs.display()))?;
+            let prefix = Path::from_filesystem_path(&abs).map_err(|e| {
+                Error::Usage(format!("not a valid path: {}: {e}", abs.display()))
+            })?;
             return Ok(Self {
                 store: Arc::new(LocalFileSystem::new()),
                 store_url: Url::parse("file:///").expect("static URL"),
@@ -69,10 +70,11 @@ impl Location {
                 display: spec.to_string(),
             });
         }
-        let url = Url::parse(spec).with_context(|| format!("not a storage URL: {spec}"))?;
-        let bucket = url
-            .host_str()
-            .with_context(|| format!("{spec}: the URL names no bucket or container"))?;
+        let url = Url::parse(spec)
+            .map_err(|e| Error::Usage(format!("not a storage URL: {spec}: {e}")))?;
+        let bucket = url.host_str().ok_or_else(|| {
+            Error::Usage(format!("{spec}: the URL names no bucket or container"))
+        })?;
         let tuning = StorageTuning::from_env()?;
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" | "s3a" => Arc::new(
@@ -113,9 +115,11 @@ impl Location {
                         )
                     })?,
             ),
-            other => bail!(
-                "{spec}: unsupported scheme {other}:// (use a path, file://, s3://, gs:// or az://)"
-            ),
+            other => {
+                return Err(Error::Usage(format!(
+                    "{spec}: unsupported scheme {other}:// (use a path, file://, s3://, gs:// or az://)"
+                )));
+            }
         };
         // DataFusion finds a store by the scheme and host of a URL, ignoring any user part, so
         // two containers of one Azure account (abfss://raw@acme... and abfss://dwh@acme...) would
@@ -125,7 +129,7 @@ impl Location {
             container => format!("{container}.{bucket}"),
         };
         let store_url = Url::parse(&format!("{}://{}", url.scheme(), key_host))
-            .with_context(|| format!("cannot build the store URL of {spec}"))?;
+            .map_err(|e| Error::Usage(format!("cannot build the store URL of {spec}: {e}")))?;
         Ok(Self {
             store,
             store_url,
@@ -215,8 +219,11 @@ impl StorageTuning {
         let mut t = Self::default();
         let duration = |name: &str, slot: &mut std::time::Duration| -> Result<()> {
             if let Some(v) = lookup(name) {
-                *slot = humantime::parse_duration(v.trim())
-                    .with_context(|| format!("{name}={v} is not a duration (e.g. 30s, 500ms)"))?;
+                *slot = humantime::parse_duration(v.trim()).map_err(|e| {
+                    Error::Usage(format!(
+                        "{name}={v} is not a duration (e.g. 30s, 500ms): {e}"
+                    ))
+                })?;
             }
             Ok(())
         };
@@ -224,10 +231,9 @@ impl StorageTuning {
         duration("KPI_ETL_STORAGE_CONNECT_TIMEOUT", &mut t.connect_timeout)?;
         duration("KPI_ETL_STORAGE_RETRY_TIMEOUT", &mut t.retry_timeout)?;
         if let Some(v) = lookup("KPI_ETL_STORAGE_MAX_RETRIES") {
-            t.max_retries = v
-                .trim()
-                .parse()
-                .with_context(|| format!("KPI_ETL_STORAGE_MAX_RETRIES={v} is not a number"))?;
+            t.max_retries = v.trim().parse().map_err(|e| {
+                Error::Usage(format!("KPI_ETL_STORAGE_MAX_RETRIES={v} is not a number: {e}"))
+            })?;
         }
         Ok(t)
     }

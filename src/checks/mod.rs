@@ -20,13 +20,12 @@
 
 use std::sync::Arc;
 
-use anyhow::Result;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
-use crate::error::from_datafusion;
-use crate::transform::runner::quote;
+use crate::error::{Error, Result};
+use crate::sql::{literal, quote};
 
 /// How bad a failing test is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
@@ -116,7 +115,7 @@ impl DataTest {
     }
 
     /// Checks that exactly one kind of test is given.
-    pub fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> std::result::Result<(), String> {
         let kinds = [
             self.unique.is_some(),
             self.not_null.is_some(),
@@ -127,9 +126,9 @@ impl DataTest {
         ];
         match kinds.iter().filter(|k| **k).count() {
             1 => Ok(()),
-            n => anyhow::bail!(
+            n => Err(format!(
                 "a data test has exactly one of unique, not_null, relationships, accepted_values, reconcile, sql (found {n})"
-            ),
+            )),
         }
     }
 
@@ -158,11 +157,7 @@ impl DataTest {
             ));
         }
         if let Some(a) = &self.accepted_values {
-            let values: Vec<String> = a
-                .values
-                .iter()
-                .map(|v| format!("'{}'", v.replace('\'', "''")))
-                .collect();
+            let values: Vec<String> = a.values.iter().map(|v| literal(v)).collect();
             return Some(format!(
                 "SELECT * FROM this WHERE {c} IS NOT NULL AND {c} NOT IN ({})",
                 values.join(", "),
@@ -170,6 +165,35 @@ impl DataTest {
             ));
         }
         self.sql.clone()
+    }
+}
+
+/// What a data test found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    /// No failing row.
+    Pass,
+    /// Failing rows, severity `warn`: reported only.
+    Warn,
+    /// Failing rows, severity `error`: the run fails.
+    Fail,
+}
+
+impl TestStatus {
+    /// The name used in logs and artifacts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestStatus::Pass => "pass",
+            TestStatus::Warn => "warn",
+            TestStatus::Fail => "fail",
+        }
+    }
+}
+
+impl std::fmt::Display for TestStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -182,8 +206,8 @@ pub struct TestResult {
     pub test: String,
     /// Its severity.
     pub severity: Severity,
-    /// `pass`, `warn` (a failing warn test) or `fail` (a failing error test).
-    pub status: String,
+    /// Pass, warn (a failing warn test) or fail (a failing error test).
+    pub status: TestStatus,
     /// Rows found failing (for reconcile: the difference in row counts).
     pub failing_rows: u64,
     /// Up to five failing rows, as text.
@@ -195,7 +219,7 @@ pub struct TestResult {
 impl TestResult {
     /// True when this result fails the run.
     pub fn fails_run(&self) -> bool {
-        self.status == "fail"
+        self.status == TestStatus::Fail
     }
 }
 
@@ -212,16 +236,16 @@ pub async fn run_test(
             vec![],
             format!("{read} rows read from {source}, {produced} rows produced by {model}"),
         ),
-        (Some(source), None) => anyhow::bail!("reconcile: {source} is not a raw source table"),
+        (Some(source), None) => {
+            return Err(Error::Usage(format!(
+                "reconcile: {source} is not a raw source table"
+            )));
+        }
         _ => {
             let sql = test.failing_rows_sql().unwrap_or_default();
-            let df = ctx.sql(&sql).await.map_err(from_datafusion)?;
-            let count = df.clone().count().await.map_err(from_datafusion)? as u64;
-            let batches = df
-                .limit(0, Some(5))?
-                .collect()
-                .await
-                .map_err(from_datafusion)?;
+            let df = ctx.sql(&sql).await?;
+            let count = df.clone().count().await? as u64;
+            let batches = df.limit(0, Some(5))?.collect().await?;
             let mut examples = Vec::new();
             let options = FormatOptions::default().with_null("NULL");
             for b in &batches {
@@ -245,15 +269,15 @@ pub async fn run_test(
         }
     };
     let status = match (failing, test.severity) {
-        (0, _) => "pass",
-        (_, Severity::Warn) => "warn",
-        (_, Severity::Error) => "fail",
+        (0, _) => TestStatus::Pass,
+        (_, Severity::Warn) => TestStatus::Warn,
+        (_, Severity::Error) => TestStatus::Fail,
     };
     Ok(TestResult {
         model: model.to_string(),
         test: test.display_name(),
         severity: test.severity,
-        status: status.to_string(),
+        status,
         failing_rows: failing,
         examples,
         detail,

@@ -8,10 +8,10 @@
 //! tables are BigLake tables with a manually refreshed metadata cache, and [`refresh_statement`]
 //! is what the nightly job runs after publishing.
 
-use anyhow::{Result, bail};
+use crate::error::{Error, Result};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 
-use super::published::PublishedTable;
+use crate::warehouse::Table as PublishedTable;
 
 /// Where the tables go and how they read the files.
 #[derive(Debug, Clone)]
@@ -56,10 +56,12 @@ pub fn bigquery_type(table: &str, column: &str, dt: &DataType) -> Result<String>
         DataType::List(f) if !matches!(f.data_type(), DataType::List(_)) => {
             format!("ARRAY<{}>", bigquery_type(table, column, f.data_type())?)
         }
-        other => bail!(
-            "{table}.{column}: Parquet type {other} is outside what BigQuery reads without \
-             surprises (warehouse.md)"
-        ),
+        other => {
+            return Err(Error::Invalid(format!(
+                "{table}.{column}: Parquet type {other} is outside what BigQuery reads without \
+                 surprises (warehouse.md)"
+            )));
+        }
     })
 }
 

@@ -8,21 +8,19 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
-use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Error, Result};
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
 };
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
-use super::published::published_table;
-use crate::storage::Location;
+use crate::sql::quote;
+use crate::warehouse::Warehouse;
 
 /// Spreadsheet formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,37 +49,27 @@ const XLSX_MAX_ROWS: u64 = 1_048_576;
 
 /// Writes the rows of `req` to `out` and returns how many were written.
 pub async fn export(warehouse: &str, req: &ExportRequest<'_>, out: &Path) -> Result<u64> {
-    let wh = Location::open_existing(warehouse)?;
-    let table = published_table(&wh, req.table)
-        .await?
-        .with_context(|| format!("no published table {} in {}", req.table, wh.display))?;
-    let ctx = SessionContext::new();
-    ctx.register_object_store(&wh.store_url, wh.store.clone());
-    let provider = crate::transform::runner::listing_table(
-        &ctx,
-        &wh,
-        &wh.child(req.table),
-        table.partition.as_deref(),
-        Some(table.file_schema.clone()),
-    )
-    .await?;
-    ctx.register_table(req.table, Arc::new(provider))?;
+    let wh = Warehouse::open(warehouse)?;
+    let table = wh.require(req.table).await?;
+    let ctx = wh.empty_session(chrono_tz::UTC);
+    wh.register(&ctx, &table).await?;
     let columns: Vec<String> = table
         .partition
         .iter()
         .cloned()
         .chain(table.file_schema.fields().iter().map(|f| f.name().clone()))
-        .map(|c| format!("\"{c}\""))
+        .map(|c| quote(&c))
         .collect();
     let sql = match &table.partition {
         Some(key) => format!(
-            "SELECT {} FROM \"{}\" WHERE \"{key}\" BETWEEN DATE '{}' AND DATE '{}' ORDER BY \"{key}\"",
+            "SELECT {} FROM {} WHERE {key} BETWEEN DATE '{}' AND DATE '{}' ORDER BY {key}",
             columns.join(", "),
-            req.table,
+            quote(req.table),
             req.from,
-            req.to
+            req.to,
+            key = quote(key),
         ),
-        None => format!("SELECT {} FROM \"{}\"", columns.join(", "), req.table),
+        None => format!("SELECT {} FROM {}", columns.join(", "), quote(req.table)),
     };
     let mut stream = ctx.sql(&sql).await?.execute_stream().await?;
     let schema = stream.schema();
@@ -104,17 +92,18 @@ pub async fn export(warehouse: &str, req: &ExportRequest<'_>, out: &Path) -> Res
         let batch = batch.with_context(|| format!("while reading {}", req.table))?;
         rows += batch.num_rows() as u64;
         if req.format == ExportFormat::Xlsx && rows + 1 > XLSX_MAX_ROWS {
-            bail!(
+            return Err(Error::Usage(format!(
                 "{} has more than {} rows in that range, more than a worksheet holds: export a \
                  shorter range or use --format csv",
                 req.table,
                 XLSX_MAX_ROWS - 1
-            );
+            )));
         }
         sink.write(&batch)?;
     }
     sink.finish(tmp.path())?;
     tmp.persist(out)
+        .map_err(|e| e.error)
         .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(rows)
 }

@@ -2,7 +2,8 @@
 //! times, invalid UTF-8 possible in `clid`.
 //!
 //! The column layout is configurable (installations switch `loguniqueid`, `loguserfield` and
-//! `newcdrcolumns`); the default is the 21-column layout of the raw contract. Fields of the layout
+//! `newcdrcolumns`); the default is the 21-column layout of the raw contract
+//! ([`crate::config::DEFAULT_CDR_COLUMNS`]). Fields of the layout
 //! that this reader does not know are skipped; known fields absent from the layout are null.
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -11,31 +12,6 @@ use super::columns::{BatchBuilder, Kind, Value, schema_of};
 use super::parse;
 use super::{FileContext, FormatReader, ReadError, Reject};
 use crate::extract::open::FileReader;
-
-/// The default 21-column layout (`loguniqueid`, `loguserfield`, `newcdrcolumns` on).
-pub const DEFAULT_COLUMNS: [&str; 21] = [
-    "accountcode",
-    "src",
-    "dst",
-    "dcontext",
-    "clid",
-    "channel",
-    "dstchannel",
-    "lastapp",
-    "lastdata",
-    "start",
-    "answer",
-    "end",
-    "duration",
-    "billsec",
-    "disposition",
-    "amaflags",
-    "uniqueid",
-    "userfield",
-    "peeraccount",
-    "linkedid",
-    "sequence",
-];
 
 /// Every field the reader knows, with its kind, in output order.
 const FIELDS: [(&str, Kind); 21] = [

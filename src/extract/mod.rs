@@ -32,35 +32,16 @@ use datafusion::prelude::SessionContext;
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
 
+pub use crate::error::ReadError;
 pub use rejects::{FileStats, Reject, RejectSink};
 
 use crate::config::PipelineConfig;
+use crate::error::{Context, Error, Result};
 use crate::storage::Location;
 use columns::BatchBuilder;
 use open::FileReader;
 use salesforce::SfObject;
 use whatsapp::WhatsAppRows;
-
-/// A file that cannot be read at all: the run stops with this error, naming the file.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// The object cannot be fetched, decompressed or parsed as its format at all.
-    #[error("{file}: {reason}")]
-    Unreadable {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A CSV header lacks a column the source requires.
-    #[error("{file}: required column {column} is missing from the header")]
-    MissingColumn {
-        /// The file.
-        file: String,
-        /// The missing column.
-        column: String,
-    },
-}
 
 /// What a reader knows about the file it is reading.
 #[derive(Debug, Clone)]
@@ -99,9 +80,9 @@ impl FileContext {
     pub fn check_text(&self, record: &csv::ByteRecord) -> Result<(), ReadError> {
         if record.as_slice().contains(&0) {
             let line = record.position().map(|p| p.line()).unwrap_or(0);
-            return Err(ReadError::Unreadable {
+            return Err(ReadError::Binary {
                 file: self.file.clone(),
-                reason: format!("binary data (a NUL byte) at line {line}: not a CSV file"),
+                line,
             });
         }
         Ok(())
@@ -170,8 +151,9 @@ pub struct Source {
 }
 
 /// The raw sources of the pipeline, configured by `config`.
-pub fn sources(config: &PipelineConfig) -> anyhow::Result<Vec<Source>> {
-    let cdr = cdr::CdrReader::new(&config.cdr.columns).map_err(anyhow::Error::msg)?;
+pub fn sources(config: &PipelineConfig) -> Result<Vec<Source>> {
+    let cdr = cdr::CdrReader::new(&config.cdr.columns)
+        .map_err(|e| Error::config(&config.origin, format!("[cdr] columns: {e}")))?;
     let mut out = vec![
         Source {
             name: "cdr".into(),
@@ -232,14 +214,14 @@ pub async fn list_landing(
     raw: &Location,
     source: &Source,
     date: NaiveDate,
-) -> anyhow::Result<Landing> {
+) -> Result<Landing> {
     let dir = raw.child(&format!("{}/dt={}", source.dir, date.format("%Y-%m-%d")));
     let mut metas: Vec<ObjectMeta> = raw
         .store
         .list(Some(&dir))
         .try_collect()
         .await
-        .map_err(|e| anyhow::anyhow!("cannot list {}: {e}", raw.show(&dir)))?;
+        .with_context(|| format!("cannot list {}", raw.show(&dir)))?;
     metas.sort_by(|a, b| a.location.cmp(&b.location));
     let mut files = Vec::new();
     let mut ignored = Vec::new();
@@ -286,7 +268,7 @@ pub fn register_raw_table(
     date: NaiveDate,
     sink: &RejectSink,
     batch_size: usize,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let schema = raw_schema(source);
     let partitions: Vec<Arc<dyn PartitionStream>> = landing
         .files
@@ -370,7 +352,8 @@ fn with_lineage(schema: &SchemaRef, batch: RecordBatch, file: &str, landed: i32)
     RecordBatch::try_new(schema.clone(), cols).expect("lineage columns match the raw schema")
 }
 
-/// Wraps a read error for DataFusion; [`crate::error::explain`] unwraps it again for people.
+/// Wraps a read error for DataFusion; converting DataFusion's error into [`crate::error::Error`]
+/// unwraps it again, so that people read the file's name and not the engine's.
 pub fn external(e: ReadError) -> DataFusionError {
     DataFusionError::External(Box::new(e))
 }

@@ -1,5 +1,7 @@
-//! Load: the partitioned Parquet writer, BigQuery-safe types, and atomic publishing.
+//! Load: the partitioned Parquet writer, BigQuery-safe types, atomic publishing, and reading
+//! written tables back as listing tables.
 
+pub mod listing;
 pub mod publish;
 pub mod types;
 pub mod writer;

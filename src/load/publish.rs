@@ -9,7 +9,7 @@
 //! cleanup, so a delete that fails (S3's multi-object delete is not retried on a reset
 //! connection by `object_store`) can no longer stop a run halfway through publishing.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use crate::error::{Error, Result};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,7 +30,11 @@ pub fn warehouse_type(table: &str, column: &str, dt: &DataType) -> Result<DataTy
             true,
         ))),
         DataType::Null => DataType::Utf8,
-        other => bail!("{table}.{column}: type {other} has no BigQuery-safe Parquet form"),
+        other => {
+            return Err(Error::Invalid(format!(
+                "{table}.{column}: type {other} has no BigQuery-safe Parquet form"
+            )));
+        }
     })
 }
 
@@ -57,7 +61,7 @@ pub fn conform(batch: &RecordBatch, target: &SchemaRef) -> Result<RecordBatch> {
     for f in target.fields() {
         let col = batch
             .column_by_name(f.name())
-            .ok_or_else(|| anyhow::anyhow!("column {} missing from a batch", f.name()))?;
+            .ok_or_else(|| Error::Invalid(format!("column {} missing from a batch", f.name())))?;
         cols.push(if col.data_type() == f.data_type() {
             col.clone()
         } else {

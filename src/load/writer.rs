@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
-use chrono::NaiveDate;
+use crate::error::{Context, Error, Result};
 use datafusion::arrow::array::{Array, AsArray, UInt32Array};
 use datafusion::arrow::compute::take_record_batch;
 use datafusion::arrow::datatypes::{DataType, Date32Type, SchemaRef};
@@ -67,9 +66,7 @@ pub fn writer_properties() -> WriterProperties {
 
 /// The partition folder name for a partition value (`dt=2026-11-26`).
 pub fn partition_dir(column: &str, days: i32) -> String {
-    let d =
-        NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(days as i64);
-    format!("{column}={}", d.format("%Y-%m-%d"))
+    format!("{column}={}", crate::sql::date_of_days(days).format("%Y-%m-%d"))
 }
 
 /// Streams `input` into `<root>/<table>/...` of `dest`, one file per value of `partition`.
@@ -90,10 +87,10 @@ pub async fn write_table(
                 .index_of(p)
                 .with_context(|| format!("{table} has no partition column {p}"))?;
             if schema.field(i).data_type() != &DataType::Date32 {
-                bail!(
+                return Err(Error::Invalid(format!(
                     "{table}.{p} must be a DATE, found {}",
                     schema.field(i).data_type()
-                );
+                )));
             }
             Some(i)
         }
@@ -111,9 +108,7 @@ pub async fn write_table(
         )?)
     };
     while let Some(batch) = input.next().await {
-        let batch = batch
-            .map_err(crate::error::from_datafusion)
-            .with_context(|| format!("while computing {table}"))?;
+        let batch = batch.with_context(|| format!("while computing {table}"))?;
         if batch.num_rows() == 0 {
             continue;
         }
@@ -129,10 +124,10 @@ pub async fn write_table(
             Some(i) => {
                 let col = batch.column(i).as_primitive::<Date32Type>();
                 if col.null_count() > 0 {
-                    bail!(
+                    return Err(Error::Invalid(format!(
                         "{table}: a row has a NULL {}",
                         partition.unwrap_or_default()
-                    );
+                    )));
                 }
                 let mut groups: BTreeMap<i32, Vec<u32>> = BTreeMap::new();
                 for (row, v) in col.values().iter().enumerate() {
@@ -189,7 +184,7 @@ pub async fn write_table_partition(
     let mut w = AsyncArrowWriter::try_new(sink, file_schema.clone(), Some(writer_properties()))?;
     let mut rows = 0u64;
     while let Some(batch) = input.next().await {
-        let batch = batch.map_err(crate::error::from_datafusion)?;
+        let batch = batch?;
         rows += batch.num_rows() as u64;
         w.write(&conform(&batch, &file_schema)?).await?;
     }

@@ -16,14 +16,43 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
 use object_store::ObjectStoreExt;
 use serde::Serialize;
 
 use crate::checks::TestResult;
+use crate::error::{Context, Error, Result};
 use crate::extract::{FileStats, Reject};
 use crate::storage::Location;
 use crate::transform::compile::Compiled;
+use crate::transform::model::{Materialized, Strategy};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Everything was published.
+    Success,
+    /// The run failed; nothing was published.
+    Failed,
+    /// Error-severity data tests failed; nothing was published.
+    DataTestsFailed,
+    /// No input landed for the date; nothing was published.
+    NoInput,
+}
+
+impl RunStatus {
+    /// The status of a run that ended with `outcome`.
+    pub fn of<T>(outcome: &Result<T>) -> Self {
+        match outcome {
+            Ok(_) => RunStatus::Success,
+            Err(e) => match e.root() {
+                Error::NoInput { .. } => RunStatus::NoInput,
+                Error::DataTestsFailed(_) => RunStatus::DataTestsFailed,
+                _ => RunStatus::Failed,
+            },
+        }
+    }
+}
 
 /// The arguments of a run, as recorded.
 #[derive(Debug, Clone, Serialize)]
@@ -66,9 +95,9 @@ pub struct ModelRun {
     /// Model (table) name.
     pub model: String,
     /// daily, monthly or table.
-    pub materialized: String,
+    pub materialized: Materialized,
     /// merge or replace.
-    pub strategy: String,
+    pub strategy: Strategy,
     /// Rows the model's query produced.
     pub new_rows: u64,
     /// Rows in the partitions written.
@@ -86,8 +115,8 @@ pub struct RunResults {
     pub run_id: String,
     /// Landing date.
     pub landing_date: String,
-    /// success, failed, data_tests_failed or no_input.
-    pub status: String,
+    /// How it ended.
+    pub status: RunStatus,
     /// Start, RFC 3339 UTC.
     pub started_at: String,
     /// End, RFC 3339 UTC.
@@ -153,9 +182,9 @@ pub struct ManifestModel {
     /// What the table holds.
     pub description: String,
     /// daily, monthly or table.
-    pub materialized: String,
+    pub materialized: Materialized,
     /// merge or replace.
-    pub strategy: String,
+    pub strategy: Strategy,
     /// dt, month or none.
     pub partition_column: Option<String>,
     /// The natural key of a merge.
@@ -184,10 +213,10 @@ impl Manifest {
                 let m = &c.model;
                 ManifestModel {
                     output: m.name.clone(),
-                    file: m.path.display().to_string(),
+                    file: m.file.clone(),
                     description: m.config.description.clone(),
-                    materialized: format!("{:?}", m.config.materialized).to_lowercase(),
-                    strategy: format!("{:?}", m.config.strategy).to_lowercase(),
+                    materialized: m.config.materialized,
+                    strategy: m.config.strategy,
                     partition_column: m.config.materialized.partition_column().map(str::to_string),
                     unique_key: m.config.unique_key.clone(),
                     inputs: m.reads.iter().cloned().collect(),

@@ -6,14 +6,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use super::model::{self, Model};
 use crate::config::PipelineConfig;
-use crate::error::from_datafusion;
+use crate::error::{Context, Error, Result};
 use crate::extract;
 
 /// A model as compiled: its place in the order and the schema of its table.
@@ -31,7 +30,7 @@ pub fn source_tables(config: &PipelineConfig) -> Result<Vec<(String, SchemaRef)>
         .iter()
         .map(|s| (s.table.clone(), extract::raw_schema(s)))
         .collect();
-    for (name, schema) in crate::run::run_tables_schemas() {
+    for (name, schema) in super::run_tables::schemas() {
         out.push((name.to_string(), schema));
     }
     Ok(out)
@@ -50,13 +49,14 @@ pub async fn compile(config: &PipelineConfig, ctx: &SessionContext) -> Result<Ve
         register_empty(ctx, name, schema.clone())?;
     }
     let names: BTreeSet<String> = sources.iter().map(|(n, _)| n.clone()).collect();
-    let models = model::load_models(&config.models_dir())?;
+    let models = model::load_models(config.model_files())?;
     let ordered = model::dependency_order(&models, &names)?;
     let mut out = Vec::new();
     for m in ordered {
-        let schema = compile_one(ctx, &m)
-            .await
-            .with_context(|| format!("model {} ({})", m.name, m.path.display()))?;
+        let schema = compile_one(ctx, &m).await.map_err(|e| match e {
+            Error::Config { .. } => e,
+            other => Error::config_caused(&m.file, format!("model {} does not compile", m.name), other),
+        })?;
         out.push(Compiled { model: m, schema });
     }
     Ok(out)
@@ -68,11 +68,7 @@ async fn compile_one(ctx: &SessionContext, m: &Model) -> Result<SchemaRef> {
         let dates = Arc::new(Schema::new(vec![Field::new(p, DataType::Date32, false)]));
         register_empty(ctx, "__partitions", dates)?;
     }
-    let planned = ctx
-        .sql(&m.sql)
-        .await
-        .map_err(from_datafusion)
-        .context("the model's query")?;
+    let planned = ctx.sql(&m.sql).await.context("the model's query")?;
     let plan_schema: SchemaRef = Arc::new(planned.schema().as_arrow().clone());
     let file_schema = crate::load::types::warehouse_schema(&m.name, &plan_schema, partition)?;
     let mut fields: Vec<Field> = file_schema
@@ -82,21 +78,24 @@ async fn compile_one(ctx: &SessionContext, m: &Model) -> Result<SchemaRef> {
         .collect();
     if let Some(p) = partition {
         if plan_schema.field_with_name(p).is_err() {
-            anyhow::bail!("a {:?} model must have a column {p}", m.config.materialized);
+            return Err(Error::config(
+                &m.file,
+                format!("a {} model must have a column {p}", m.config.materialized),
+            ));
         }
         fields.push(Field::new(p, DataType::Date32, true));
     }
     let table_schema = Arc::new(Schema::new(fields));
     register_empty(ctx, "this", table_schema.clone())?;
     if let Some(sql) = &m.config.partitions {
-        ctx.sql(sql)
-            .await
-            .map_err(from_datafusion)
-            .context("the partitions query")?;
+        ctx.sql(sql).await.context("the partitions query")?;
     }
     for key in &m.config.unique_key {
         if table_schema.field_with_name(key).is_err() {
-            anyhow::bail!("unique_key column {key} is not a column of the model");
+            return Err(Error::config(
+                &m.file,
+                format!("unique_key column {key} is not a column of the model"),
+            ));
         }
     }
     for suffix in ["", "__changed", "__previous"] {
@@ -110,10 +109,10 @@ pub async fn explain(config: &PipelineConfig, ctx: &SessionContext, name: &str) 
     let compiled = compile(config, ctx).await?;
     let Some(c) = compiled.iter().find(|c| c.model.name == name) else {
         let names: Vec<&str> = compiled.iter().map(|c| c.model.name.as_str()).collect();
-        anyhow::bail!(
+        return Err(Error::Usage(format!(
             "no model named {name}; the models are: {}",
             names.join(", ")
-        );
+        )));
     };
     if let Some(p) = c.model.config.materialized.partition_column() {
         register_empty(
@@ -125,11 +124,10 @@ pub async fn explain(config: &PipelineConfig, ctx: &SessionContext, name: &str) 
     register_empty(ctx, "this", c.schema.clone())?;
     let batches = ctx
         .sql(&format!("EXPLAIN VERBOSE {}", strip_header(&c.model.sql)))
-        .await
-        .map_err(from_datafusion)?
+        .await?
         .collect()
         .await?;
-    let mut out = format!("-- {} ({})\n", c.model.name, c.model.path.display());
+    let mut out = format!("-- {} ({})\n", c.model.name, c.model.file);
     for b in &batches {
         let kinds = b
             .column(0)
@@ -161,4 +159,12 @@ pub fn strip_header(sql: &str) -> &str {
         Some((_, body)) => body,
         None => sql,
     }
+}
+
+/// Compiles the pipeline in a session of its own, with kpi-etl's functions in timezone `tz`
+/// (what `validate` and `docs` need).
+pub async fn compile_alone(config: &PipelineConfig, tz: chrono_tz::Tz) -> Result<Vec<Compiled>> {
+    let ctx = SessionContext::new();
+    super::functions::register(&ctx, tz, b"compile");
+    compile(config, &ctx).await
 }

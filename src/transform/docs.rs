@@ -44,7 +44,7 @@ pub fn dictionary_markdown(compiled: &[Compiled]) -> String {
                 .map(|r| format!("`{r}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            m.path.display()
+            m.file
         );
         for f in c.schema.fields() {
             let _ = writeln!(

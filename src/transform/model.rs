@@ -15,16 +15,17 @@
 //! parser resolves them, so they cannot drift from the query.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+use crate::config::PipelineFile;
+use crate::error::{Error, Result};
 
 /// How a model's table is laid out in the warehouse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Materialized {
     /// Event-date partitions `dt=YYYY-MM-DD`.
     Daily,
@@ -35,6 +36,15 @@ pub enum Materialized {
 }
 
 impl Materialized {
+    /// The name used in model headers and artifacts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Materialized::Daily => "daily",
+            Materialized::Monthly => "monthly",
+            Materialized::Table => "table",
+        }
+    }
+
     /// The partition column, if any.
     pub fn partition_column(self) -> Option<&'static str> {
         match self {
@@ -46,8 +56,8 @@ impl Materialized {
 }
 
 /// How a night's rows combine with what the table already holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Union with the existing rows of the touched partitions (or the whole table) and keep one
     /// row per `unique_key`, the first by `latest_by`.
@@ -55,6 +65,28 @@ pub enum Strategy {
     Merge,
     /// The model's rows are the whole new content of the partitions they touch.
     Replace,
+}
+
+impl Strategy {
+    /// The name used in model headers and artifacts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Merge => "merge",
+            Strategy::Replace => "replace",
+        }
+    }
+}
+
+impl std::fmt::Display for Materialized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The header settings of a model.
@@ -89,8 +121,10 @@ pub struct ModelConfig {
 pub struct Model {
     /// Table name (the file name without `.sql`).
     pub name: String,
-    /// The file.
-    pub path: PathBuf,
+    /// The file, as people see it (a path, or `embedded:<path>`).
+    pub file: String,
+    /// Its folder in the pipeline (`staging`, `dims`, `facts`, `marts`, ...), if any.
+    pub layer: Option<String>,
     /// The SQL text (header included; it is a comment).
     pub sql: String,
     /// Header settings.
@@ -100,47 +134,48 @@ pub struct Model {
 }
 
 impl Model {
-    /// Parses a model from its file name and text.
-    pub fn parse(path: &Path, sql: &str) -> Result<Self> {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .with_context(|| format!("{}: not a model file name", path.display()))?
+    /// Parses a model from its file.
+    pub fn parse(file: &PipelineFile) -> Result<Self> {
+        let shown = file.shown.as_str();
+        let sql = file.text.as_str();
+        let name = file
+            .relative
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.strip_suffix(".sql"))
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::config(shown, "not a model file name"))?
             .to_string();
         let header = sql
             .trim_start()
             .strip_prefix("/* kpi-etl")
             .and_then(|rest| rest.split_once("*/"))
             .map(|(h, _)| h)
-            .with_context(|| {
-                format!(
-                    "{}: the model has no `/* kpi-etl ... */` header",
-                    path.display()
-                )
-            })?;
+            .ok_or_else(|| Error::config(shown, "the model has no `/* kpi-etl ... */` header"))?;
         let config: ModelConfig = toml::from_str(header)
-            .with_context(|| format!("{}: invalid model header", path.display()))?;
+            .map_err(|e| Error::config_caused(shown, "invalid model header", e))?;
         for t in &config.tests {
             t.validate()
-                .with_context(|| format!("{}: invalid data test", path.display()))?;
+                .map_err(|e| Error::config(shown, format!("invalid data test: {e}")))?;
         }
         if config.strategy == Strategy::Merge && config.unique_key.is_empty() {
-            bail!("{}: strategy merge needs a unique_key", path.display());
+            return Err(Error::config(shown, "strategy merge needs a unique_key"));
         }
         let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
-            .with_context(|| format!("{}: SQL syntax error", path.display()))?;
+            .map_err(|e| Error::config_caused(shown, "SQL syntax error", e))?;
         if statements.len() != 1 {
-            bail!(
-                "{}: a model is exactly one SELECT statement",
-                path.display()
-            );
+            return Err(Error::config(
+                shown,
+                "a model is exactly one SELECT statement",
+            ));
         }
-        let mut reads = referenced_tables(sql)
-            .with_context(|| format!("{}: cannot resolve the tables it reads", path.display()))?;
+        let mut reads = referenced_tables(sql).map_err(|e| {
+            Error::config_caused(shown, "cannot resolve the tables it reads", e)
+        })?;
         if let Some(p) = &config.partitions {
             reads.extend(
                 referenced_tables(p)
-                    .with_context(|| format!("{}: invalid partitions query", path.display()))?,
+                    .map_err(|e| Error::config_caused(shown, "invalid partitions query", e))?,
             );
         }
         // `x__changed` and `x__previous` are produced by model `x`; `__partitions` and `this`
@@ -157,20 +192,28 @@ impl Model {
             .collect();
         Ok(Self {
             name,
-            path: path.to_path_buf(),
+            file: shown.to_string(),
+            layer: file.layer().map(str::to_string),
             sql: sql.to_string(),
             config,
             reads,
         })
     }
+
+    /// The model as it appears in messages: `name (file)`.
+    pub fn label(&self) -> String {
+        format!("model {} ({})", self.name, self.file)
+    }
 }
 
 /// The tables a query reads (CTE names excluded).
-fn referenced_tables(sql: &str) -> Result<BTreeSet<String>> {
+fn referenced_tables(sql: &str) -> datafusion::error::Result<BTreeSet<String>> {
     let ctx = datafusion::prelude::SessionContext::new();
     let state = ctx.state();
     let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?;
-    let stmt = statements.pop_front().context("empty SQL")?;
+    let stmt = statements
+        .pop_front()
+        .ok_or_else(|| datafusion::error::DataFusionError::Plan("empty SQL".into()))?;
     let refs = state.resolve_table_references(&stmt)?;
     // Table functions (generate_series, range, ...) are not tables.
     let functions = state.table_functions();
@@ -181,44 +224,24 @@ fn referenced_tables(sql: &str) -> Result<BTreeSet<String>> {
         .collect())
 }
 
-/// Loads every `*.sql` file below `dir` (any depth: `staging/`, `marts/`, ...).
-pub fn load_models(dir: &Path) -> Result<Vec<Model>> {
-    let mut files = Vec::new();
-    collect_sql(dir, &mut files)
-        .with_context(|| format!("cannot read the models folder {}", dir.display()))?;
-    files.sort();
+/// Parses every SQL model of the pipeline's files.
+pub fn load_models<'a>(files: impl IntoIterator<Item = &'a PipelineFile>) -> Result<Vec<Model>> {
     let mut models = Vec::new();
-    let mut seen = BTreeMap::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for f in files {
-        let sql =
-            std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
-        let m = Model::parse(&f, &sql)?;
-        if let Some(prev) = seen.insert(m.name.clone(), f.clone()) {
-            bail!(
-                "two models build the table {}: {} and {}",
-                m.name,
-                prev.display(),
-                f.display()
-            );
+        let m = Model::parse(f)?;
+        if let Some(prev) = seen.insert(m.name.clone(), m.file.clone()) {
+            return Err(Error::config(
+                &m.file,
+                format!("two models build the table {}: {prev} and {}", m.name, m.file),
+            ));
         }
         models.push(m);
     }
     if models.is_empty() {
-        bail!("no SQL model found in {}", dir.display());
+        return Err(Error::Usage("the pipeline has no SQL model".into()));
     }
     Ok(models)
-}
-
-fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
-        if p.is_dir() {
-            collect_sql(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "sql") {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 /// Orders models so that each comes after the models it reads. A table that is neither a model
@@ -228,12 +251,13 @@ pub fn dependency_order(models: &[Model], sources: &BTreeSet<String>) -> Result<
     for m in models {
         for r in &m.reads {
             if !by_name.contains_key(r.as_str()) && !sources.contains(r) {
-                bail!(
-                    "model {} ({}) reads {}, which is neither a model nor a source",
-                    m.name,
-                    m.path.display(),
-                    r
-                );
+                return Err(Error::config(
+                    &m.file,
+                    format!(
+                        "model {} reads {r}, which is neither a model nor a source",
+                        m.name
+                    ),
+                ));
             }
         }
     }
@@ -252,7 +276,10 @@ pub fn dependency_order(models: &[Model], sources: &BTreeSet<String>) -> Result<
                 let start = stack.iter().position(|s| *s == name).unwrap_or(0);
                 let mut cycle: Vec<&str> = stack[start..].to_vec();
                 cycle.push(name);
-                bail!("the models form a cycle: {}", cycle.join(" -> "));
+                return Err(Error::config(
+                    &by_name[name].file,
+                    format!("the models form a cycle: {}", cycle.join(" -> ")),
+                ));
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 //! For each model the runner computes the night's rows, works out which partitions they touch,
 //! combines them with what the warehouse already holds there (`merge`) or takes them as the new
 //! content of those partitions (`replace`), and writes the result to the run's staging area.
+//! The SQL of each of those steps is built by [`super::incremental`].
 //!
 //! After a model has run, later models can read:
 //! - `<model>`: the table as it will be once published (staged partitions, plus the published
@@ -19,22 +20,18 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
 use datafusion::arrow::array::{Array, AsArray, Date32Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::SessionContext;
 use object_store::path::Path;
 
+use super::incremental::{self, Shape, Tables};
 use super::model::{Model, Strategy};
-use crate::error::from_datafusion;
-use crate::load::writer::{WrittenTable, partition_dir, write_table};
-use crate::run::artifacts::ModelRun;
+use crate::error::{Context, Error, Result};
+use crate::load::listing::{has_parquet, listing_table};
+use crate::load::writer::{WrittenTable, partition_dir, write_table, write_table_partition};
 use crate::storage::{Location, join};
 
 /// What running one model did.
@@ -50,6 +47,21 @@ pub struct ModelResult {
     pub millis: u128,
 }
 
+/// Told about each model as the runner goes: the command line draws a progress bar with it,
+/// the run records what each model did.
+pub trait Progress: Sync {
+    /// Model `index` (from 0) of `total` starts.
+    fn started(&self, _model: &Model, _index: usize, _total: usize) {}
+    /// A model has been built and staged.
+    fn finished(&self, _model: &Model, _result: &ModelResult) {}
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
 /// Runs models against one warehouse, staging their output under `staging`.
 pub struct Runner<'a> {
     /// The session holding raw tables and functions.
@@ -62,356 +74,276 @@ pub struct Runner<'a> {
     pub scratch: &'a Location,
 }
 
-/// Quotes an identifier for SQL.
-pub fn quote(id: &str) -> String {
-    format!("\"{}\"", id.replace('"', "\"\""))
+/// One model's night, as the steps of [`Runner::run_one`] fill it in.
+struct Night<'m> {
+    model: &'m Model,
+    tables: Tables,
+    partition: Option<&'static str>,
+    /// The partitions the model declares it rebuilds (its `partitions` query), if it does.
+    targets: Option<Vec<i32>>,
+    /// Rows of the model's query.
+    new_rows: u64,
+    /// The night's rows' schema (partition column among the columns).
+    new_schema: SchemaRef,
+    /// The schema of the table's files (no partition column, warehouse types).
+    file_schema: SchemaRef,
+    /// Column names in output order.
+    columns: Vec<String>,
+    /// Partitions rebuilt or touched.
+    touched: Vec<i32>,
+    /// Whether the warehouse holds the table already.
+    has_old: bool,
 }
 
-/// `<expr> IN (DATE '...', ...)`, or a condition that is never true for no dates.
-fn in_dates(expr: &str, days: &[i32]) -> String {
-    if days.is_empty() {
-        return "FALSE".to_string();
+impl Night<'_> {
+    fn shape(&self) -> Shape<'_> {
+        Shape {
+            tables: &self.tables,
+            columns: &self.columns,
+            partition: self.partition,
+            key: &self.model.config.unique_key,
+            touched: &self.touched,
+        }
     }
-    let list: Vec<String> = days
-        .iter()
-        .map(|d| format!("DATE '{}'", &partition_dir("d", *d)[2..]))
-        .collect();
-    format!("{expr} IN ({})", list.join(", "))
 }
 
 impl Runner<'_> {
-    /// Runs `models` (already in dependency order), recording each in `log` as it finishes.
-    /// Shows a progress bar when standard error is a terminal.
+    /// Runs `models` (already in dependency order), telling `progress` about each.
     pub async fn run_all(
         &self,
         models: &[Model],
-        log: &mut Vec<ModelRun>,
+        progress: &dyn Progress,
     ) -> Result<Vec<ModelResult>> {
-        let bar = progress_bar(models.len() as u64);
         let mut out = Vec::new();
-        for m in models {
-            bar.set_message(m.name.clone());
+        for (i, m) in models.iter().enumerate() {
+            progress.started(m, i, models.len());
             let started = Instant::now();
-            let mut r = self
-                .run_one(m)
-                .await
-                .with_context(|| format!("model {} ({})", m.name, m.path.display()))?;
+            let mut r = self.run_one(m).await.with_context(|| m.label())?;
             r.millis = started.elapsed().as_millis();
             tracing::info!(model = %m.name, rows = r.written.rows(), new_rows = r.new_rows, ms = r.millis as u64, "model built");
-            log.push(ModelRun {
-                model: m.name.clone(),
-                materialized: format!("{:?}", m.config.materialized).to_lowercase(),
-                strategy: format!("{:?}", m.config.strategy).to_lowercase(),
-                new_rows: r.new_rows,
-                rows_written: r.written.rows(),
-                partitions: r
-                    .written
-                    .files
-                    .iter()
-                    .map(|f| f.partition.clone())
-                    .collect(),
-                elapsed_ms: r.millis,
-            });
+            progress.finished(m, &r);
             out.push(r);
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-        Ok(out)
-    }
-
-    /// Runs the data tests of `models` on the rows the night wrote (`__staged_<model>`, seen as
-    /// `this`). `read` holds the rows each raw table yielded, for `reconcile`.
-    pub async fn run_tests(
-        &self,
-        models: &[Model],
-        results: &[ModelResult],
-        read: &std::collections::BTreeMap<String, u64>,
-    ) -> Result<Vec<crate::checks::TestResult>> {
-        let mut out = Vec::new();
-        for (m, r) in models.iter().zip(results) {
-            if m.config.tests.is_empty() {
-                continue;
-            }
-            let staged = self
-                .ctx
-                .table_provider(format!("__staged_{}", m.name).as_str())
-                .await?;
-            crate::checks::register_this(self.ctx, staged)?;
-            for t in &m.config.tests {
-                let counts = t
-                    .reconcile
-                    .as_ref()
-                    .and_then(|src| read.get(src).map(|n| (*n, r.new_rows)));
-                let result = crate::checks::run_test(self.ctx, &m.name, t, counts)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "data test {} of {} ({})",
-                            t.display_name(),
-                            m.name,
-                            m.path.display()
-                        )
-                    })?;
-                tracing::info!(model = %m.name, test = %result.test, status = %result.status, failing = result.failing_rows, "data test");
-                out.push(result);
-            }
         }
         Ok(out)
     }
 
-    async fn run_one(&self, m: &Model) -> Result<ModelResult> {
-        let ctx = self.ctx;
-        let partition = m.config.materialized.partition_column();
-        let strategy = m.config.strategy;
-
-        // 1. The partitions to rebuild, when the model says which. The query may read the
-        // model's own published table as `this`.
-        let targets = match (&m.config.partitions, partition) {
-            (Some(sql), Some(p)) => {
-                register_dates(ctx, "__partitions", p, &[])?;
-                let planned = ctx
-                    .sql(&m.sql)
-                    .await
-                    .map_err(from_datafusion)
-                    .context("planning the model's query")?;
-                let schema: SchemaRef = Arc::new(planned.schema().as_arrow().clone());
-                let published = self.warehouse.child(&m.name);
-                if exists(self.warehouse, &published).await? {
-                    let file_schema =
-                        crate::load::types::warehouse_schema(&m.name, &schema, partition)?;
-                    self.register_listing(
-                        "this",
-                        self.warehouse,
-                        &published,
-                        partition,
-                        Some(file_schema),
-                    )
-                    .await?;
-                } else {
-                    register_empty(ctx, "this", &schema, partition)?;
-                }
-                let days = distinct_dates(ctx, sql)
-                    .await
-                    .context("the partitions query")?;
-                register_dates(ctx, "__partitions", p, &days)?;
-                Some(days)
-            }
-            (Some(_), None) => bail!("`partitions` needs a daily or monthly model"),
-            _ => None,
-        };
-
-        // 2. The night's rows, materialised once in local scratch space.
-        let new_name = format!("__new_{}", m.name);
-        let stream = ctx
-            .sql(&m.sql)
-            .await
-            .map_err(from_datafusion)
-            .context("planning the model's query")?
-            .execute_stream()
-            .await
-            .map_err(from_datafusion)?;
-        let new_rows = write_table(stream, self.scratch, &self.scratch.prefix, &new_name, None)
-            .await?
-            .rows();
-        let new_dir = join(&self.scratch.prefix, &new_name);
-        let new_schema = self
-            .register_listing(&new_name, self.scratch, &new_dir, None, None)
-            .await?;
-        let file_schema = crate::load::types::warehouse_schema(&m.name, &new_schema, partition)?;
-        let cols: Vec<String> = new_schema
-            .fields()
-            .iter()
-            .map(|f| quote(f.name()))
-            .collect();
-        let cols = cols.join(", ");
-
-        // 3. The partitions the night touches.
-        let produced = match partition {
-            Some(p) => {
-                let sql = format!("SELECT DISTINCT {} FROM {}", quote(p), quote(&new_name));
-                distinct_dates(ctx, &sql).await?
-            }
-            None => vec![],
-        };
-        if let (Some(t), Some(p)) = (&targets, partition) {
-            if let Some(d) = produced.iter().find(|d| !t.contains(d)) {
-                bail!(
-                    "produced a row for {} outside the partitions it rebuilds",
-                    partition_dir(p, *d)
-                );
-            }
-        }
-        let touched = targets.clone().unwrap_or(produced);
-
-        // 4. What the warehouse holds already.
-        let old_name = format!("__old_{}", m.name);
-        let published = self.warehouse.child(&m.name);
-        let has_old = exists(self.warehouse, &published).await?;
-        if has_old {
-            self.register_listing(
-                &old_name,
-                self.warehouse,
-                &published,
-                partition,
-                Some(file_schema.clone()),
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot read the published table {}",
-                    self.warehouse.show(&published)
-                )
-            })?;
-        }
-        let old_in_touched = match partition {
-            Some(p) => format!(
-                "SELECT {cols} FROM {} WHERE {}",
-                quote(&old_name),
-                in_dates(&quote(p), &touched)
-            ),
-            None => format!("SELECT {cols} FROM {}", quote(&old_name)),
-        };
-
-        // 5. The content to write.
-        let key: Vec<String> = m.config.unique_key.iter().map(|k| quote(k)).collect();
-        let content = match strategy {
-            Strategy::Replace => format!("SELECT {cols} FROM {}", quote(&new_name)),
-            Strategy::Merge => {
-                // `__source_rank` (0 for the night's rows, 1 for the warehouse's) lets
-                // `latest_by` prefer one side; without `latest_by`, the night's rows win.
-                let mut unioned = format!(
-                    "SELECT {cols}, 0 AS __source_rank FROM {}",
-                    quote(&new_name)
-                );
-                if has_old {
-                    unioned = format!(
-                        "{unioned} UNION ALL SELECT *, 1 AS __source_rank FROM ({old_in_touched}) AS o"
-                    );
-                }
-                let order = m
-                    .config
-                    .latest_by
-                    .clone()
-                    .unwrap_or_else(|| "__source_rank".to_string());
-                format!(
-                    "SELECT {cols} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {} ORDER BY {order}) AS __keep FROM ({unioned}) AS u) AS k WHERE __keep = 1",
-                    key.join(", ")
-                )
-            }
-        };
-        let nothing_new = new_rows == 0 && targets.as_ref().is_none_or(|t| t.is_empty());
-        let written = if nothing_new && (partition.is_some() || has_old) {
-            WrittenTable {
-                file_schema: file_schema.clone(),
-                files: vec![],
-            }
-        } else {
-            let stream = ctx
-                .sql(&content)
-                .await
-                .map_err(from_datafusion)
-                .with_context(|| format!("planning the merge: {content}"))?
-                .execute_stream()
-                .await
-                .map_err(from_datafusion)?;
-            let mut w =
-                write_table(stream, self.warehouse, &self.staging, &m.name, partition).await?;
-            if let (Some(t), Some(p)) = (&targets, partition) {
-                // A rebuilt partition left with no row is replaced by an empty file, where the
-                // warehouse had one (a deleted record's last row disappears).
-                let had = if has_old {
-                    let sql = format!(
-                        "SELECT DISTINCT {} FROM {} WHERE {}",
-                        quote(p),
-                        quote(&old_name),
-                        in_dates(&quote(p), t)
-                    );
-                    distinct_dates(ctx, &sql).await?
-                } else {
-                    vec![]
-                };
-                self.write_empty_partitions(&m.name, p, &had, &mut w)
-                    .await?;
-            }
-            w
-        };
-
-        // 6. The model's table, and its changes, as later models see them.
-        let staged_name = format!("__staged_{}", m.name);
-        if written.files.is_empty() {
-            register_empty(ctx, &staged_name, &new_schema, partition)?;
-        } else {
-            let dir = join(&self.staging, &m.name);
-            self.register_listing(
-                &staged_name,
-                self.warehouse,
-                &dir,
-                partition,
-                Some(file_schema.clone()),
-            )
-            .await?;
-        }
-        if !has_old {
-            register_empty(ctx, &old_name, &new_schema, partition)?;
-        }
-        let wrote = !written.files.is_empty();
-        let view = match (wrote, partition) {
-            (true, Some(p)) => format!(
-                "SELECT * FROM {} UNION ALL SELECT * FROM {} WHERE NOT ({})",
-                quote(&staged_name),
-                quote(&old_name),
-                in_dates(&quote(p), &touched)
-            ),
-            (true, None) => format!("SELECT * FROM {}", quote(&staged_name)),
-            (false, _) => format!("SELECT * FROM {}", quote(&old_name)),
-        };
-        self.register_view(&m.name, &view).await?;
-        // Rows after and before the night, for the keys (merge) or partitions (replace) it
-        // touched; what differs between them is the night's change.
-        let (after, before) = match strategy {
-            Strategy::Merge => {
-                let on: Vec<String> = key.iter().map(|k| format!("n.{k} = s.{k}")).collect();
-                let semi = |table: &str| {
-                    format!(
-                        "SELECT s.* FROM {table} AS s WHERE EXISTS (SELECT 1 FROM {} AS n WHERE {})",
-                        quote(&new_name),
-                        on.join(" AND ")
-                    )
-                };
-                let before = match partition {
-                    Some(p) => format!(
-                        "{} AND {}",
-                        semi(&quote(&old_name)),
-                        in_dates(&format!("s.{}", quote(p)), &touched)
-                    ),
-                    None => semi(&quote(&old_name)),
-                };
-                (semi(&quote(&staged_name)), before)
-            }
-            Strategy::Replace => (
-                format!("SELECT * FROM {}", quote(&staged_name)),
-                match partition {
-                    Some(p) => format!(
-                        "SELECT * FROM {} WHERE {}",
-                        quote(&old_name),
-                        in_dates(&quote(p), &touched)
-                    ),
-                    None => format!("SELECT * FROM {}", quote(&old_name)),
-                },
-            ),
-        };
-        let changed = format!("SELECT * FROM ({after}) AS a EXCEPT SELECT * FROM ({before}) AS b");
-        let previous = format!("SELECT * FROM ({before}) AS b EXCEPT SELECT * FROM ({after}) AS a");
-        self.register_view(&format!("{}__changed", m.name), &changed)
-            .await?;
-        self.register_view(&format!("{}__previous", m.name), &previous)
+    /// Builds one model: its partitions, its rows, what it touches, what is published, the
+    /// content to write, and the tables later models read.
+    pub async fn run_one(&self, m: &Model) -> Result<ModelResult> {
+        let targets = self.target_partitions(m).await?;
+        let mut night = self.materialise_new(m, targets).await?;
+        night.touched = self.touched_partitions(&night).await?;
+        night.has_old = self.register_published(&night).await?;
+        let written = self.write_content(&night).await?;
+        self.register_outputs(&night, !written.files.is_empty())
             .await?;
         Ok(ModelResult {
             model: m.name.clone(),
-            new_rows,
+            new_rows: night.new_rows,
             written,
             millis: 0,
         })
+    }
+
+    /// Step 1: the partitions to rebuild, when the model says which. The query may read the
+    /// model's own published table as `this`.
+    async fn target_partitions(&self, m: &Model) -> Result<Option<Vec<i32>>> {
+        let partition = m.config.materialized.partition_column();
+        let (sql, p) = match (&m.config.partitions, partition) {
+            (Some(sql), Some(p)) => (sql, p),
+            (Some(_), None) => {
+                return Err(Error::config(
+                    &m.file,
+                    "`partitions` needs a daily or monthly model",
+                ));
+            }
+            _ => return Ok(None),
+        };
+        register_dates(self.ctx, "__partitions", p, &[])?;
+        let planned = self
+            .ctx
+            .sql(&m.sql)
+            .await
+            .context("planning the model's query")?;
+        let schema: SchemaRef = Arc::new(planned.schema().as_arrow().clone());
+        let published = self.warehouse.child(&m.name);
+        if has_parquet(self.warehouse, &published).await? {
+            let file_schema = crate::load::types::warehouse_schema(&m.name, &schema, partition)?;
+            self.register_listing(
+                "this",
+                self.warehouse,
+                &published,
+                partition,
+                Some(file_schema),
+            )
+            .await?;
+        } else {
+            register_empty(self.ctx, "this", &schema, partition)?;
+        }
+        let days = distinct_dates(self.ctx, sql)
+            .await
+            .context("the partitions query")?;
+        register_dates(self.ctx, "__partitions", p, &days)?;
+        Ok(Some(days))
+    }
+
+    /// Step 2: the night's rows, materialised once in local scratch space.
+    async fn materialise_new<'m>(
+        &self,
+        m: &'m Model,
+        targets: Option<Vec<i32>>,
+    ) -> Result<Night<'m>> {
+        let tables = Tables::of(&m.name);
+        let partition = m.config.materialized.partition_column();
+        let stream = self
+            .ctx
+            .sql(&m.sql)
+            .await
+            .context("planning the model's query")?
+            .execute_stream()
+            .await?;
+        let new_rows = write_table(stream, self.scratch, &self.scratch.prefix, &tables.new, None)
+            .await?
+            .rows();
+        let new_dir = join(&self.scratch.prefix, &tables.new);
+        let new_schema = self
+            .register_listing(&tables.new, self.scratch, &new_dir, None, None)
+            .await?;
+        let file_schema = crate::load::types::warehouse_schema(&m.name, &new_schema, partition)?;
+        let columns = new_schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        Ok(Night {
+            model: m,
+            tables,
+            partition,
+            targets,
+            new_rows,
+            new_schema,
+            file_schema,
+            columns,
+            touched: vec![],
+            has_old: false,
+        })
+    }
+
+    /// Step 3: the partitions the night touches: the declared targets, or those of its rows.
+    /// A row outside the declared targets is an error.
+    async fn touched_partitions(&self, n: &Night<'_>) -> Result<Vec<i32>> {
+        let produced = match incremental::produced_partitions(&n.shape()) {
+            Some(sql) => distinct_dates(self.ctx, &sql).await?,
+            None => vec![],
+        };
+        if let (Some(t), Some(p)) = (&n.targets, n.partition) {
+            if let Some(d) = produced.iter().find(|d| !t.contains(d)) {
+                return Err(Error::Invalid(format!(
+                    "produced a row for {} outside the partitions it rebuilds",
+                    partition_dir(p, *d)
+                )));
+            }
+        }
+        Ok(n.targets.clone().unwrap_or(produced))
+    }
+
+    /// Step 4: the published table as `__old_<model>`, or an empty one; whether it exists.
+    async fn register_published(&self, n: &Night<'_>) -> Result<bool> {
+        let published = self.warehouse.child(&n.model.name);
+        if !has_parquet(self.warehouse, &published).await? {
+            register_empty(self.ctx, &n.tables.old, &n.new_schema, n.partition)?;
+            return Ok(false);
+        }
+        self.register_listing(
+            &n.tables.old,
+            self.warehouse,
+            &published,
+            n.partition,
+            Some(n.file_schema.clone()),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot read the published table {}",
+                self.warehouse.show(&published)
+            )
+        })?;
+        Ok(true)
+    }
+
+    /// Step 5: the content of what the night touches, written to staging. A rebuilt partition
+    /// left with no row is replaced by an empty file where the warehouse had one.
+    async fn write_content(&self, n: &Night<'_>) -> Result<WrittenTable> {
+        let nothing_new = n.new_rows == 0 && n.targets.as_ref().is_none_or(|t| t.is_empty());
+        if nothing_new && (n.partition.is_some() || n.has_old) {
+            return Ok(WrittenTable {
+                file_schema: n.file_schema.clone(),
+                files: vec![],
+            });
+        }
+        let s = n.shape();
+        let content = match n.model.config.strategy {
+            Strategy::Replace => incremental::replace_content(&s),
+            Strategy::Merge => {
+                incremental::merge_content(&s, n.has_old, n.model.config.latest_by.as_deref())
+            }
+        };
+        let stream = self
+            .ctx
+            .sql(&content)
+            .await
+            .with_context(|| format!("planning the merge: {content}"))?
+            .execute_stream()
+            .await?;
+        let mut w = write_table(
+            stream,
+            self.warehouse,
+            &self.staging,
+            &n.model.name,
+            n.partition,
+        )
+        .await?;
+        if let (Some(_), Some(p)) = (&n.targets, n.partition) {
+            let had = match (n.has_old, incremental::old_partitions_among(&s)) {
+                (true, Some(sql)) => distinct_dates(self.ctx, &sql).await?,
+                _ => vec![],
+            };
+            self.write_empty_partitions(&n.model.name, p, &had, &mut w)
+                .await?;
+        }
+        Ok(w)
+    }
+
+    /// Step 6: the model's table, and its changes, as later models see them.
+    async fn register_outputs(&self, n: &Night<'_>, wrote: bool) -> Result<()> {
+        if wrote {
+            let dir = join(&self.staging, &n.model.name);
+            self.register_listing(
+                &n.tables.staged,
+                self.warehouse,
+                &dir,
+                n.partition,
+                Some(n.file_schema.clone()),
+            )
+            .await?;
+        } else {
+            register_empty(self.ctx, &n.tables.staged, &n.new_schema, n.partition)?;
+        }
+        let s = n.shape();
+        self.register_view(&n.model.name, &incremental::table_view(&s, wrote))
+            .await?;
+        let (after, before) =
+            incremental::after_and_before(&s, n.model.config.strategy == Strategy::Merge);
+        self.register_view(
+            &format!("{}__changed", n.model.name),
+            &incremental::changed(&after, &before),
+        )
+        .await?;
+        self.register_view(
+            &format!("{}__previous", n.model.name),
+            &incremental::previous(&after, &before),
+        )
+        .await
     }
 
     async fn register_view(&self, name: &str, sql: &str) -> Result<()> {
@@ -419,7 +351,6 @@ impl Runner<'_> {
             .ctx
             .sql(sql)
             .await
-            .map_err(from_datafusion)
             .with_context(|| format!("planning the view {name}: {sql}"))?;
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, df.into_view())?;
@@ -457,7 +388,7 @@ impl Runner<'_> {
             let batch = RecordBatch::try_new(schema.clone(), cols)?;
             let stream =
                 RecordBatchStreamAdapter::new(schema, futures::stream::iter(vec![Ok(batch)]));
-            let one = crate::load::writer::write_table_partition(
+            let one = write_table_partition(
                 Box::pin(stream),
                 self.warehouse,
                 &self.staging,
@@ -481,7 +412,7 @@ impl Runner<'_> {
         partition: Option<&str>,
         file_schema: Option<SchemaRef>,
     ) -> Result<SchemaRef> {
-        let table = listing_table(self.ctx, loc, dir, partition, file_schema).await?;
+        let table = listing_table(&self.ctx.state(), loc, dir, partition, file_schema).await?;
         let schema = datafusion::datasource::TableProvider::schema(&table);
         self.ctx.deregister_table(name)?;
         self.ctx.register_table(name, Arc::new(table))?;
@@ -516,7 +447,7 @@ fn register_empty(
 }
 
 /// Registers a one-column table of dates.
-fn register_dates(ctx: &SessionContext, name: &str, column: &str, days: &[i32]) -> Result<()> {
+pub fn register_dates(ctx: &SessionContext, name: &str, column: &str, days: &[i32]) -> Result<()> {
     let schema = Arc::new(Schema::new(vec![Field::new(
         column,
         DataType::Date32,
@@ -534,53 +465,9 @@ fn register_dates(ctx: &SessionContext, name: &str, column: &str, days: &[i32]) 
     Ok(())
 }
 
-/// A listing table over the Parquet files below `dir`, with an optional DATE partition column.
-/// Without `file_schema`, the schema is read from the files.
-pub async fn listing_table(
-    ctx: &SessionContext,
-    loc: &Location,
-    dir: &Path,
-    partition: Option<&str>,
-    file_schema: Option<SchemaRef>,
-) -> Result<ListingTable> {
-    let url = ListingTableUrl::parse(format!("{}/", loc.url_of(dir)))?;
-    let mut opts =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    if let Some(p) = partition {
-        opts = opts.with_table_partition_cols(vec![(p.to_string(), DataType::Date32)]);
-    }
-    let config = ListingTableConfig::new(url).with_listing_options(opts);
-    let config = match file_schema {
-        Some(s) => config.with_schema(s),
-        None => config.infer_schema(&ctx.state()).await?,
-    };
-    Ok(ListingTable::try_new(config)?)
-}
-
-async fn exists(loc: &Location, dir: &Path) -> Result<bool> {
-    use futures::StreamExt;
-    let mut list = loc.store.list(Some(dir));
-    while let Some(m) = list.next().await {
-        if m?
-            .location
-            .filename()
-            .is_some_and(|n| n.ends_with(".parquet"))
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 /// The distinct non-null dates of the first column of `sql`'s result, sorted.
-async fn distinct_dates(ctx: &SessionContext, sql: &str) -> Result<Vec<i32>> {
-    let batches = ctx
-        .sql(sql)
-        .await
-        .map_err(from_datafusion)?
-        .collect()
-        .await
-        .map_err(from_datafusion)?;
+pub async fn distinct_dates(ctx: &SessionContext, sql: &str) -> Result<Vec<i32>> {
+    let batches = ctx.sql(sql).await?.collect().await?;
     let mut out = BTreeSet::new();
     for b in batches {
         let col = datafusion::arrow::compute::cast(b.column(0), &DataType::Date32)?;
@@ -592,19 +479,4 @@ async fn distinct_dates(ctx: &SessionContext, sql: &str) -> Result<Vec<i32>> {
         );
     }
     Ok(out.into_iter().collect())
-}
-
-/// A progress bar on an interactive terminal; hidden otherwise (logs say the same in plain lines).
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} models {pos}/{len} [{bar:30}] {msg}")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use kpi_etl::generate::{GenerateOptions, generate};
+use kpi_etl_generate::{GenerateOptions, generate};
 use kpi_etl::run::backfill;
 use kpi_etl::storage::Location;
 
@@ -13,7 +13,7 @@ async fn landing(
     from: &str,
     to: &str,
     calls: u64,
-) -> kpi_etl::generate::GenerateSummary {
+) -> kpi_etl_generate::GenerateSummary {
     let loc = Location::open(&raw.to_string_lossy()).unwrap();
     let opts = GenerateOptions {
         from: d(from),

@@ -6,7 +6,6 @@ mod consumers;
 mod dst;
 mod formats;
 mod generated;
-mod generator;
 mod marts;
 mod models;
 mod operability;

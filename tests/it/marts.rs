@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use kpi_etl::generate::{GenerateOptions, generate};
+use kpi_etl_generate::{GenerateOptions, generate};
 use kpi_etl::run::{backfill, run_date};
 use kpi_etl::storage::Location;
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use datafusion::arrow::datatypes::DataType;
-use kpi_etl::generate::{GenerateOptions, generate};
+use kpi_etl_generate::{GenerateOptions, generate};
 use kpi_etl::run::{backfill, run_date, warehouse_session};
 use kpi_etl::storage::Location;
 

@@ -19,6 +19,7 @@
 //! the rows that land on a later day ([`state`]) are carried over.
 
 pub mod cdr;
+pub mod error;
 pub mod clock;
 pub mod crm;
 pub mod crm_csv;
@@ -36,7 +37,8 @@ pub mod world;
 
 use std::sync::Arc;
 
-use anyhow::Context;
+pub use error::{Error, Result};
+
 use object_store::ObjectStore;
 use object_store::path::Path;
 
@@ -112,13 +114,13 @@ pub async fn generate(
     store: Arc<dyn ObjectStore>,
     root: &Path,
     opts: &GenerateOptions,
-) -> anyhow::Result<GenerateSummary> {
-    anyhow::ensure!(
-        opts.from <= opts.to,
-        "generate: --from {} is after --to {}",
-        opts.from,
-        opts.to
-    );
+) -> crate::Result<GenerateSummary> {
+    if opts.from > opts.to {
+        return Err(Error::Options(format!(
+            "--from {} is after --to {}",
+            opts.from, opts.to
+        )));
+    }
     let world = world::World::new(opts);
     let mut summary = GenerateSummary::default();
     let mut carry = state::Carry::new(world.customers.len());
@@ -140,19 +142,21 @@ pub async fn generate(
         };
         pbx::write_day(&today, &mut carry, &mut seeds, &mut summary)
             .await
-            .with_context(|| format!("generating PBX data for {day}"))?;
+            .map_err(|e| Error::Day { day, what: "PBX", source: Box::new(e) })?;
         whatsapp::write_day(&today, &mut carry, &mut seeds, &mut summary)
             .await
-            .with_context(|| format!("generating WhatsApp data for {day}"))?;
+            .map_err(|e| Error::Day { day, what: "WhatsApp", source: Box::new(e) })?;
         crm.absorb(&world, &clock, &seeds, &mut carry);
         crm.write_day(&store, root, &clock, day_index, &mut summary)
             .await
-            .with_context(|| format!("generating CRM data for {day}"))?;
+            .map_err(|e| Error::Day { day, what: "CRM", source: Box::new(e) })?;
         tracing::debug!(%day, files = summary.files, bytes = summary.bytes, "generated day");
         if day >= opts.to {
             break;
         }
-        day = day.succ_opt().context("date overflow")?;
+        day = day
+            .succ_opt()
+            .ok_or_else(|| Error::Options(format!("no date after {day}")))?;
         day_index += 1;
     }
     tracing::info!(
@@ -166,4 +170,60 @@ pub async fn generate(
         "raw landing zone generated"
     );
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    use object_store::memory::InMemory;
+
+    fn opts(seed: u64) -> GenerateOptions {
+        GenerateOptions {
+            from: chrono::NaiveDate::from_ymd_opt(2026, 10, 24).unwrap(),
+            to: chrono::NaiveDate::from_ymd_opt(2026, 10, 26).unwrap(),
+            calls_per_day: 200,
+            seed,
+            timezone: chrono_tz::Europe::Madrid,
+        }
+    }
+
+    async fn snapshot(seed: u64) -> (GenerateSummary, Vec<(String, Vec<u8>)>) {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let root = Path::from("raw");
+        let s = generate(store.clone(), &root, &opts(seed)).await.unwrap();
+        let mut metas: Vec<_> = store.list(Some(&root)).try_collect().await.unwrap();
+        metas.sort_by(|a, b| a.location.cmp(&b.location));
+        let mut out = Vec::new();
+        for m in metas {
+            let bytes = store.get(&m.location).await.unwrap().bytes().await.unwrap();
+            out.push((m.location.to_string(), bytes.to_vec()));
+        }
+        (s, out)
+    }
+
+    #[tokio::test]
+    async fn same_seed_same_bytes() {
+        let (s1, a) = snapshot(7).await;
+        let (_, b) = snapshot(7).await;
+        assert!(s1.cdr_rows > 0 && s1.crm_rows > 0 && s1.whatsapp_envelopes > 0);
+        assert_eq!(a.len(), b.len());
+        assert!(a == b, "same seed must give identical files");
+        let (_, c) = snapshot(8).await;
+        assert!(a != c, "another seed must give other files");
+        assert!(
+            a.iter()
+                .any(|(p, _)| p.ends_with("dt=2026-10-25/Master.csv"))
+        );
+    }
+
+    #[tokio::test]
+    async fn from_after_to_is_refused() {
+        let mut o = opts(1);
+        std::mem::swap(&mut o.from, &mut o.to);
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let e = generate(store, &Path::from("raw"), &o).await.unwrap_err();
+        assert!(e.to_string().contains("is after"), "{e}");
+    }
 }

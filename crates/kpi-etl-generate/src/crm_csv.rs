@@ -28,7 +28,7 @@ pub fn style(rng: &mut SimRng) -> Style {
 }
 
 /// The CSV bytes of `rows` in `st`.
-pub fn render<T: SfRecord>(rows: &[T], st: &Style) -> anyhow::Result<Vec<u8>> {
+pub fn render<T: SfRecord>(rows: &[T], st: &Style) -> crate::Result<Vec<u8>> {
     let mut cols: Vec<&str> = T::COLUMNS.to_vec();
     if st.reversed {
         cols.reverse();
@@ -48,7 +48,7 @@ pub fn render<T: SfRecord>(rows: &[T], st: &Style) -> anyhow::Result<Vec<u8>> {
         w.write_record(cols.iter().map(|c| r.field(c, st)))?;
     }
     w.into_inner()
-        .map_err(|e| anyhow::anyhow!("csv writer: {}", e.error()))
+        .map_err(|e| crate::Error::Io(std::io::Error::other(e.error().to_string())))
 }
 
 /// Writes `rows` as the `T::OBJECT` extract of landing date `dt` (`YYYY-MM-DD`); returns the
@@ -59,7 +59,7 @@ pub async fn write_object<T: SfRecord>(
     dt: &str,
     rows: &[T],
     st: &Style,
-) -> anyhow::Result<u64> {
+) -> crate::Result<u64> {
     let bytes = render(rows, st)?;
     let len = bytes.len() as u64;
     let name = format!("{}_{dt}.csv", T::OBJECT);

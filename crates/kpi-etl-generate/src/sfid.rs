@@ -28,10 +28,22 @@ impl SfId {
         self.0.iter().map(|&c| c as char).collect()
     }
 
-    /// The 18-character form: body plus checksum, computed by the reader's own rule so that
-    /// the generator and the pipeline can never disagree.
+    /// The 18-character form: the body plus Salesforce's case checksum. Computed here on its
+    /// own, not by the pipeline's reader, so that the generator is an independent oracle: each
+    /// 5-character chunk gives one character of `A..Z0..5`, bit `i` set when character `i` of
+    /// the chunk is an upper-case letter.
     pub fn id18(&self) -> String {
-        crate::extract::parse::sf_id18(&self.id15()).expect("a generated body is 15 alphanumerics")
+        const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+        let mut out = self.id15();
+        for chunk in self.0.chunks(5) {
+            let bits = chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.is_ascii_uppercase())
+                .fold(0usize, |n, (i, _)| n | (1 << i));
+            out.push(ALPHABET[bits] as char);
+        }
+        out
     }
 
     /// A stable numeric key of the Id, for deterministic per-record decisions.
@@ -79,5 +91,30 @@ impl IdGen {
             v /= 62;
         }
         SfId(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_salesforce() {
+        // Ids whose 18-character forms were read off real Salesforce exports.
+        let id = SfId::parse("001Ec00000FzlUd").unwrap();
+        assert_eq!(id.id18(), "001Ec00000FzlUdIAJ");
+        for full in ["005Ec000004o8yHIAQ", "00QEc00000BBaeXMAT"] {
+            assert_eq!(SfId::parse(&full[..15]).unwrap().id18(), full);
+        }
+    }
+
+    #[test]
+    fn generator_is_unique_and_consistent() {
+        let mut g = IdGen::new("006", 42);
+        let a = g.next_id();
+        let b = g.next_id();
+        assert_ne!(a, b);
+        assert_eq!(a.id15().len(), 15);
+        assert_eq!(SfId::parse(&a.id18()).unwrap(), a);
     }
 }

@@ -354,7 +354,7 @@ pub async fn write_day(
     carry: &mut Carry,
     seeds: &mut Vec<LeadSeed>,
     summary: &mut GenerateSummary,
-) -> anyhow::Result<()> {
+) -> crate::Result<()> {
     let Day {
         store,
         root,

@@ -51,7 +51,7 @@ impl FileSink {
     }
 
     /// Flushes the buffer to the store when it holds at least [`CHUNK`] bytes.
-    pub async fn flush_if_full(&mut self) -> anyhow::Result<()> {
+    pub async fn flush_if_full(&mut self) -> crate::Result<()> {
         if self.buf.len() >= CHUNK {
             self.flush().await?;
         }
@@ -59,7 +59,7 @@ impl FileSink {
     }
 
     /// Hands every buffered byte to the store writer (through the compressor if any).
-    async fn flush(&mut self) -> anyhow::Result<()> {
+    async fn flush(&mut self) -> crate::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -81,7 +81,7 @@ impl FileSink {
     }
 
     /// Completes the file and returns its size in the store.
-    pub async fn finish(mut self) -> anyhow::Result<u64> {
+    pub async fn finish(mut self) -> crate::Result<u64> {
         self.flush().await?;
         if let Some(enc) = self.gz.take() {
             let tail = enc.finish()?;

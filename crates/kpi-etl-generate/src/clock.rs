@@ -224,3 +224,23 @@ pub fn utc_iso(epoch: i64) -> String {
         t.second()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fall_back_day_has_a_repeated_hour() {
+        let d = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
+        let c = DayClock::new(chrono_tz::Europe::Madrid, d);
+        assert_eq!(c.end - c.start, 25 * 3600);
+        assert_eq!(c.chunks.iter().filter(|c| c.repeated).count(), 2);
+        let mut lc = LocalClock::new(chrono_tz::Europe::Madrid);
+        let rep: Vec<_> = c.chunks.iter().filter(|c| c.repeated).collect();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        lc.write(&mut a, rep[0].start + 60);
+        lc.write(&mut b, rep[1].start + 60);
+        assert_eq!(a, b"2026-10-25 02:01:00");
+        assert_eq!(a, b);
+    }
+}

@@ -10,7 +10,7 @@ mod svg;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Error, Result};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -18,7 +18,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 
-use crate::run::warehouse_session;
+use crate::warehouse::Warehouse;
 use svg::esc;
 
 /// Rows of a query as text cells (NULL as None).
@@ -30,7 +30,7 @@ async fn rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<Option<String>>
             .columns()
             .iter()
             .map(|c| cast(c, &DataType::Utf8))
-            .collect::<Result<_, _>>()?;
+            .collect::<std::result::Result<_, _>>()?;
         for i in 0..b.num_rows() {
             out.push(
                 cols.iter()
@@ -72,14 +72,16 @@ fn table(head: &[&str], body: &[Vec<Option<String>>]) -> String {
 
 /// Builds the report page for local dates `from..=to` of the warehouse.
 pub async fn render(warehouse: &str, tz: Tz, from: NaiveDate, to: NaiveDate) -> Result<String> {
-    let (ctx, tables) = warehouse_session(warehouse, tz).await?;
+    let (ctx, tables) = Warehouse::open(warehouse)?.session(tz).await?;
     for t in [
         "kpi_sales_daily",
         "kpi_target_attainment",
         "kpi_contact_center_daily",
     ] {
-        if !tables.iter().any(|x| x.table == t) {
-            anyhow::bail!("{warehouse} has no {t}: run the pipeline first");
+        if !tables.iter().any(|x| x.name == t) {
+            return Err(Error::Usage(format!(
+                "{warehouse} has no {t}: run the pipeline first"
+            )));
         }
     }
     let range = format!("dt BETWEEN DATE '{from}' AND DATE '{to}'");

@@ -584,7 +584,7 @@ impl Crm {
         clock: &DayClock,
         day_index: i64,
         summary: &mut GenerateSummary,
-    ) -> anyhow::Result<()> {
+    ) -> crate::Result<()> {
         let mut b = DayBatch::default();
         while let Some(e) = self.pending.first_entry() {
             if *e.key() > clock.date {

@@ -153,3 +153,39 @@ pub fn encode(row: &CdrRow<'_>, lc: &mut LocalClock, out: &mut Vec<u8>, corrupti
     }
     out.push(b'\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::LocalClock;
+
+    #[test]
+    fn encodes_contract_layout() {
+        let mut lc = LocalClock::new(chrono_tz::Europe::Madrid);
+        let row = CdrRow {
+            accountcode: "",
+            src: "612345678",
+            dst: "900123456",
+            dcontext: "from-trunk",
+            clid_name: b"Jos\xe9 \"Pepe\"",
+            clid_num: "612345678",
+            channel: "PJSIP/trunk-movistar-0000001c",
+            dstchannel: "PJSIP/201-0000002a",
+            lastapp: "Queue",
+            lastdata: "ventas,t,,,120",
+            start: 1_795_684_502,
+            answer: None,
+            end: 1_795_684_512,
+            disposition: "NO ANSWER",
+            amaflags: "DOCUMENTATION",
+            uniqueid: "1795684502.17",
+            userfield: "",
+            linkedid: "1795684502.17",
+            sequence: 3,
+        };
+        let mut out = Vec::new();
+        encode(&row, &mut lc, &mut out, Corruption::None);
+        let expected: &[u8] = b"\"\",\"612345678\",\"900123456\",\"from-trunk\",\"\"\"Jos\xe9 \"\"Pepe\"\"\"\" <612345678>\",\"PJSIP/trunk-movistar-0000001c\",\"PJSIP/201-0000002a\",\"Queue\",\"ventas,t,,,120\",\"2026-11-26 10:15:02\",,\"2026-11-26 10:15:12\",10,0,\"NO ANSWER\",\"DOCUMENTATION\",\"1795684502.17\",\"\",\"\",\"1795684502.17\",3\n";
+        assert_eq!(out, expected);
+    }
+}
