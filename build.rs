@@ -33,6 +33,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let p = entry.unwrap().path();
         if p.is_dir() {
+            // A file added to a subfolder changes that folder, not the root.
+            println!("cargo:rerun-if-changed={}", p.display());
             collect(&p, out);
         } else if p.extension().is_some_and(|e| e == "sql" || e == "toml") {
             out.push(p);

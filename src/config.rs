@@ -262,11 +262,16 @@ impl PipelineConfig {
         })?;
         let mut cfg = Self::parse(&text, &Origin::File(path.to_path_buf()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let dir = base.join(&cfg.pipeline.models);
+        let dir = match normalise_dir(&cfg.pipeline.models).as_str() {
+            "" => base,
+            sub => base.join(sub),
+        };
         let mut found = Vec::new();
-        collect_files(&dir, &dir, &mut found).map_err(|e| {
-            Error::config_caused(dir.display(), "cannot read the models folder", e)
-        })?;
+        if dir.exists() {
+            collect_files(&dir, &dir, &mut found).map_err(|e| {
+                Error::config_caused(dir.display(), "cannot read the models folder", e)
+            })?;
+        }
         found.sort();
         for (relative, file) in found {
             let text = std::fs::read_to_string(&file)

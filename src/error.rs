@@ -126,8 +126,8 @@ pub enum Error {
         /// Cases run.
         total: usize,
     },
-    /// What the library was doing when `source` happened.
-    #[error("{context}")]
+    /// What the library was doing when `source` happened (shown as `context: source`).
+    #[error("{context}: {source}")]
     Context {
         /// The step, file or object concerned.
         context: String,

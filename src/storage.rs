@@ -56,7 +56,7 @@ impl Location {
                 std::fs::create_dir_all(path)
                     .with_context(|| format!("cannot create directory {}", path.display()))?;
             } else if !path.is_dir() {
-                return Err(Error::Usage(format!("{}: no such directory", path.display())));
+                return Err(Error::Invalid(format!("{}: no such directory", path.display())));
             }
             let abs = std::fs::canonicalize(path)
                 .with_context(|| format!("cannot resolve {}", path.display()))?;

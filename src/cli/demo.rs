@@ -36,8 +36,10 @@ FROM kpi_sales_daily
 GROUP BY channel
 ORDER BY leads DESC, channel";
 
-/// The embedded default: generate a week of sample data into ./demo/raw, run the pipeline
-/// into ./demo/warehouse and print a summary. Nothing to configure.
+/// The embedded default: a week of sample data through the pipeline, with a summary.
+///
+/// Generates ./demo/raw, runs every night into ./demo/warehouse and prints the tables and the
+/// headline KPIs. Nothing to configure.
 ///
 /// Example: kpi-etl demo
 #[derive(Debug, Args)]

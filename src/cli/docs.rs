@@ -9,8 +9,10 @@ use kpi_etl::transform::docs::{dictionary_markdown, lineage_mermaid};
 use super::global::Global;
 use super::output::out;
 
-/// Write a data dictionary (tables, columns, types, descriptions, tests) and a lineage graph
-/// (Mermaid), generated from the models.
+/// Write a data dictionary and a lineage graph generated from the models.
+///
+/// The dictionary (Markdown) lists tables, columns, types, descriptions and tests; the lineage
+/// graph is Mermaid.
 ///
 /// Example: kpi-etl docs --out docs/generated
 #[derive(Debug, Args)]

@@ -8,8 +8,10 @@ use clap::Args;
 use super::global::Global;
 use super::output::out;
 
-/// Write an editable copy of the pipeline embedded in the binary (nightly.toml, the SQL models
-/// and their unit cases) into a folder, to change and run with --pipeline DIR/nightly.toml.
+/// Write an editable copy of the pipeline embedded in the binary.
+///
+/// Writes nightly.toml, the SQL models and their unit cases into a folder, to change and run
+/// with --pipeline DIR/nightly.toml.
 ///
 /// Example: kpi-etl init my-pipeline && kpi-etl validate --pipeline my-pipeline/nightly.toml
 #[derive(Debug, Args)]

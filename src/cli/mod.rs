@@ -54,35 +54,22 @@ az://CONTAINER/PREFIX; credentials from each cloud's standard environment variab
 (AWS_*, e.g. AWS_ENDPOINT_URL and AWS_ALLOW_HTTP=true for an S3-compatible store;
 GOOGLE_APPLICATION_CREDENTIALS; AZURE_STORAGE_*).";
 
-/// The commands.
+/// The commands; each one's help is the doc of its `Args` struct.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Process one landing date: read its raw partitions, stage, publish.
     Run(run::RunArgs),
-    /// Process every landing date of a range in order: the same result as the nightly runs.
     Backfill(backfill::BackfillArgs),
-    /// Write a realistic raw landing zone in the formats of the raw contract.
     Generate(generate::GenerateArgs),
-    /// Write a static HTML page with charts of the KPI marts.
     Report(report::ReportArgs),
-    /// Check the pipeline file and compile every SQL model without reading any data.
     Validate(validate::ValidateArgs),
-    /// Run the models' unit cases: given rows in, expected rows out.
     Test(test::TestArgs),
-    /// Print DataFusion's logical and physical plans of one model.
     Explain(explain::ExplainArgs),
-    /// Write a data dictionary and a lineage graph generated from the models.
     Docs(docs::DocsArgs),
-    /// Write an editable copy of the pipeline embedded in the binary.
     Init(init::InitArgs),
-    /// Run a SQL query over the published warehouse and print the result.
     Query(query::QueryArgs),
-    /// Print the BigQuery DDL of external tables over every published table.
     #[command(name = "bigquery-ddl")]
     BigqueryDdl(bigquery_ddl::BigqueryDdlArgs),
-    /// Export a published table, or a date range of it, as CSV or XLSX.
     Export(export::ExportArgs),
-    /// The embedded default: generate a week of sample data, run the pipeline, summarise.
     Demo(demo::DemoArgs),
 }
 

@@ -9,7 +9,9 @@ use clap::Args;
 use super::global::{Global, check_range};
 use super::output::out;
 
-/// Write a static HTML page with charts of the KPI marts, to open without any server.
+/// Write a static HTML page with charts of the KPI marts.
+///
+/// The page opens without any server.
 ///
 /// Example: kpi-etl report --warehouse ./demo/warehouse --from 2026-10-19 --to 2026-10-25 --out report.html
 #[derive(Debug, Args)]

@@ -7,8 +7,11 @@ use kpi_etl::transform::cases::CaseRunner;
 use super::global::Global;
 use super::output::out;
 
-/// Run the models' unit cases (`<model>.cases.toml` beside each model): given rows for the
-/// tables a model reads, the rows it must produce. No warehouse or data is read.
+/// Run the models' unit cases: given rows in, expected rows out.
+///
+/// Each model's cases live beside it in `<model>.cases.toml`: rows given for the tables it
+/// reads, and the rows it must produce. No warehouse or data is read. Each case is printed as
+/// PASS or FAIL with a row diff; the exit code is 1 when one fails.
 ///
 /// Example: kpi-etl test kpi_sales_daily fact_call
 #[derive(Debug, Args)]

@@ -6,8 +6,10 @@ use clap::Args;
 use super::global::Global;
 use super::output::out;
 
-/// Check the pipeline file and compile every SQL model (and its data tests' tables) without
-/// reading any data.
+/// Check the pipeline file and compile every SQL model, reading no data.
+///
+/// Every model's SQL, its partitions query and its data tests' tables are planned by DataFusion
+/// over empty inputs of the right schemas.
 ///
 /// Example: kpi-etl validate --pipeline pipelines/nightly.toml
 #[derive(Debug, Args)]

@@ -49,6 +49,15 @@ pub async fn compile(config: &PipelineConfig, ctx: &SessionContext) -> Result<Ve
         register_empty(ctx, name, schema.clone())?;
     }
     let names: BTreeSet<String> = sources.iter().map(|(n, _)| n.clone()).collect();
+    if config.model_files().next().is_none() {
+        return Err(Error::config(
+            &config.origin,
+            format!(
+                "no SQL model found in its models folder ({})",
+                config.pipeline.models
+            ),
+        ));
+    }
     let models = model::load_models(config.model_files())?;
     let ordered = model::dependency_order(&models, &names)?;
     let mut out = Vec::new();

@@ -8,7 +8,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
 use kpi_etl::run::Settings;
 use kpi_etl::storage::Location;
-use kpi_etl::transform::runner::listing_table;
+use kpi_etl::load::listing::listing_table;
 
 /// The real public export files of `../shared/fixtures`.
 pub fn fixtures() -> PathBuf {
@@ -98,10 +98,11 @@ pub fn text_rows(batches: &[RecordBatch], sep: &str, skip_empty: bool) -> Vec<St
 
 /// Runs `sql` over the whole warehouse (every table registered under its name).
 pub async fn sql_rows(warehouse: &Path, sql: &str, sep: &str, skip_empty: bool) -> Vec<String> {
-    let (ctx, _) =
-        kpi_etl::run::warehouse_session(&warehouse.to_string_lossy(), chrono_tz::Europe::Madrid)
-            .await
-            .unwrap();
+    let (ctx, _) = kpi_etl::warehouse::Warehouse::open(&warehouse.to_string_lossy())
+        .unwrap()
+        .session(chrono_tz::Europe::Madrid)
+        .await
+        .unwrap();
     let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
     text_rows(&batches, sep, skip_empty)
 }
@@ -115,7 +116,7 @@ pub async fn query_batches(
 ) -> Vec<RecordBatch> {
     let ctx = SessionContext::new();
     let loc = Location::open(&warehouse.to_string_lossy()).unwrap();
-    let t = listing_table(&ctx, &loc, &loc.child(table), partition, None)
+    let t = listing_table(&ctx.state(), &loc, &loc.child(table), partition, None)
         .await
         .unwrap();
     ctx.register_table("t", std::sync::Arc::new(t)).unwrap();

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use kpi_etl::transform::runner::NoProgress;
 use kpi_etl_generate::{GenerateOptions, generate};
 use kpi_etl::run::{backfill, run_date};
 use kpi_etl::storage::Location;
@@ -69,7 +70,7 @@ async fn sales_attainment_and_customers_on_a_hand_computed_case() {
          0J9000000000003,005000000000B00,2026-11-01,2000,2026-11-01T00:00:00Z\n",
     );
     let s = settings(r, wh.path());
-    run_date(&s, d("2026-11-02")).await.unwrap();
+    run_date(&s, d("2026-11-02"), &NoProgress).await.unwrap();
     let w = wh.path();
     assert_eq!(
         sql(w, "SELECT CAST(dt AS VARCHAR), channel, agent_id, leads_created, leads_converted, opportunities_created, opportunities_won, won_amount, opportunities_lost, win_rate, orders, order_amount, average_order_value FROM kpi_sales_daily").await,
@@ -103,7 +104,7 @@ async fn sales_attainment_and_customers_on_a_hand_computed_case() {
         "Id,AccountId,OwnerId,Status,EffectiveDate,TotalAmount,LastModifiedDate\n\
          801000000000003,001000000000001,005000000000A00,Activated,2026-12-03,10,2026-12-03T09:00:00Z\n",
     );
-    run_date(&s, d("2026-12-03")).await.unwrap();
+    run_date(&s, d("2026-12-03"), &NoProgress).await.unwrap();
     assert_eq!(
         sql(w, "SELECT CAST(\"month\" AS VARCHAR), active_customers, prior_customers, retained_customers, retention_rate FROM kpi_customers_monthly").await,
         vec!["2026-11-01|1|0|0|", "2026-12-01|1|1|1|1.0", "2027-01-01|0|1|0|0.0"]
@@ -173,7 +174,7 @@ async fn contact_centre_outcomes_waits_and_service_level_on_a_hand_computed_case
     log += &q(215, 200, "NONE|ABANDON|1|1|15");
     log += &q(300, 300, "NONE|ENTERQUEUE||612345678|1"); // no terminal event: a PBX restart
     put(r, "pbx/queue_log/dt=2026-11-26/queue_log", &log);
-    run_date(&settings(r, wh.path()), d("2026-11-26"))
+    run_date(&settings(r, wh.path()), d("2026-11-26"), &NoProgress)
         .await
         .unwrap();
     assert_eq!(
@@ -207,7 +208,7 @@ async fn marts_reconcile_with_the_facts_on_a_generated_month() {
     backfill(
         &settings(raw.path(), wh.path()),
         d("2026-10-20"),
-        d("2026-11-03"),
+        d("2026-11-03"), &NoProgress,
     )
     .await
     .unwrap();

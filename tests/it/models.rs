@@ -3,11 +3,21 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use kpi_etl::config::PipelineFile;
 use kpi_etl::transform::model::{Model, dependency_order, load_models};
+
+/// A model file of `text` at `relative` inside a pipeline folder `pipelines/`.
+fn file(relative: &str, text: &str) -> PipelineFile {
+    PipelineFile {
+        shown: format!("pipelines/{relative}"),
+        relative: relative.to_string(),
+        text: text.to_string(),
+    }
+}
 
 fn model(name: &str, sql: &str) -> Model {
     let text = format!("/* kpi-etl\nmaterialized = \"table\"\nstrategy = \"replace\"\n*/\n{sql}");
-    Model::parse(Path::new(&format!("pipelines/{name}.sql")), &text).unwrap()
+    Model::parse(&file(&format!("{name}.sql"), &text)).unwrap()
 }
 
 fn sources() -> BTreeSet<String> {
@@ -61,24 +71,24 @@ fn a_missing_table_is_an_error_naming_the_model_and_the_table() {
 
 #[test]
 fn bad_headers_and_sql_are_errors_naming_the_file() {
-    let no_header = Model::parse(Path::new("pipelines/x.sql"), "SELECT 1").unwrap_err();
+    let no_header = Model::parse(&file("x.sql", "SELECT 1")).unwrap_err();
     assert!(
         format!("{no_header:#}").contains("pipelines/x.sql"),
         "{no_header:#}"
     );
-    let merge_without_key = Model::parse(
-        Path::new("pipelines/y.sql"),
+    let merge_without_key = Model::parse(&file(
+        "y.sql",
         "/* kpi-etl\nmaterialized = \"daily\"\n*/\nSELECT 1",
-    )
+    ))
     .unwrap_err();
     assert!(
         format!("{merge_without_key:#}").contains("unique_key"),
         "{merge_without_key:#}"
     );
-    let syntax = Model::parse(
-        Path::new("pipelines/z.sql"),
+    let syntax = Model::parse(&file(
+        "z.sql",
         "/* kpi-etl\nmaterialized = \"table\"\nstrategy = \"replace\"\n*/\nSELEC 1",
-    )
+    ))
     .unwrap_err();
     assert!(
         format!("{syntax:#}").contains("pipelines/z.sql: SQL syntax error"),
@@ -89,17 +99,17 @@ fn bad_headers_and_sql_are_errors_naming_the_file() {
 #[test]
 fn the_repository_pipeline_loads_and_orders() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
-    let models = load_models(&dir).unwrap();
     let config = kpi_etl::config::PipelineConfig::load(&dir.join("nightly.toml")).unwrap();
+    let models = load_models(config.model_files()).unwrap();
     let mut sources: BTreeSet<String> = kpi_etl::extract::sources(&config)
         .unwrap()
         .into_iter()
         .map(|s| s.table)
         .collect();
     for t in [
-        kpi_etl::run::CONTEXTS_TABLE,
-        kpi_etl::run::RUN_TABLE,
-        kpi_etl::run::SERVICE_LEVELS_TABLE,
+        kpi_etl::transform::run_tables::CONTEXTS_TABLE,
+        kpi_etl::transform::run_tables::RUN_TABLE,
+        kpi_etl::transform::run_tables::SERVICE_LEVELS_TABLE,
     ] {
         sources.insert(t.to_string());
     }

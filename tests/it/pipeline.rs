@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+use kpi_etl::transform::runner::NoProgress;
 use kpi_etl::run::run_date;
 
 use crate::common::{d, files_below, gzip, put, query, settings};
@@ -113,7 +114,7 @@ async fn a_night_stages_rows_into_their_event_dates() {
     let raw = tempfile::tempdir().unwrap();
     let wh = tempfile::tempdir().unwrap();
     landing_day1(raw.path());
-    let summary = run_date(&settings(raw.path(), wh.path()), d("2026-10-25"))
+    let summary = run_date(&settings(raw.path(), wh.path()), d("2026-10-25"), &NoProgress)
         .await
         .unwrap();
     assert_eq!(summary.rejects, 1);
@@ -196,7 +197,7 @@ async fn parquet_types_are_the_ones_bigquery_reads() {
     let raw = tempfile::tempdir().unwrap();
     let wh = tempfile::tempdir().unwrap();
     landing_day1(raw.path());
-    run_date(&settings(raw.path(), wh.path()), d("2026-10-25"))
+    run_date(&settings(raw.path(), wh.path()), d("2026-10-25"), &NoProgress)
         .await
         .unwrap();
     let check = |rel: &str| {
@@ -255,15 +256,15 @@ async fn a_rerun_writes_the_same_rows_and_nights_equal_a_backfill() {
     landing_day1(raw.path());
     landing_day2(raw.path());
     let s = settings(raw.path(), wh.path());
-    run_date(&s, d("2026-10-25")).await.unwrap();
+    run_date(&s, d("2026-10-25"), &NoProgress).await.unwrap();
     let first = stg_cdr(wh.path()).await;
-    run_date(&s, d("2026-10-25")).await.unwrap();
+    run_date(&s, d("2026-10-25"), &NoProgress).await.unwrap();
     assert_eq!(
         stg_cdr(wh.path()).await,
         first,
         "re-running a night changes nothing"
     );
-    run_date(&s, d("2026-10-26")).await.unwrap();
+    run_date(&s, d("2026-10-26"), &NoProgress).await.unwrap();
     let after = stg_cdr(wh.path()).await;
     assert_eq!(
         after.len(),
@@ -280,7 +281,7 @@ async fn a_rerun_writes_the_same_rows_and_nights_equal_a_backfill() {
     kpi_etl::run::backfill(
         &settings(raw.path(), wh2.path()),
         d("2026-10-25"),
-        d("2026-10-26"),
+        d("2026-10-26"), &NoProgress,
     )
     .await
     .unwrap();
@@ -293,7 +294,7 @@ async fn a_failed_run_leaves_the_published_warehouse_untouched() {
     let wh = tempfile::tempdir().unwrap();
     landing_day1(raw.path());
     let s = settings(raw.path(), wh.path());
-    run_date(&s, d("2026-10-25")).await.unwrap();
+    run_date(&s, d("2026-10-25"), &NoProgress).await.unwrap();
     // Run artifacts (`_runs/`) record every attempt; everything else is published data.
     let snapshot = |p: &Path| {
         files_below(p)
@@ -309,7 +310,7 @@ async fn a_failed_run_leaves_the_published_warehouse_untouched() {
         "pbx/cdr/dt=2026-10-26/Master.csv.gz",
         cdr("1800000000.1", 1, "2026-10-26 10:00:00", 1, 1),
     );
-    let err = format!("{:#}", run_date(&s, d("2026-10-26")).await.unwrap_err());
+    let err = format!("{:#}", run_date(&s, d("2026-10-26"), &NoProgress).await.unwrap_err());
     assert!(err.contains("pbx/cdr/dt=2026-10-26/Master.csv.gz"), "{err}");
     assert_eq!(
         snapshot(wh.path()),

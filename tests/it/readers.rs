@@ -34,10 +34,10 @@ async fn read(
     let batches = ctx
         .sql(&sql)
         .await
-        .map_err(kpi_etl::error::from_datafusion)?
+        .map_err(kpi_etl::Error::from)?
         .collect()
         .await
-        .map_err(kpi_etl::error::from_datafusion)?;
+        .map_err(kpi_etl::Error::from)?;
     Ok((batches, sink))
 }
 

@@ -4,8 +4,10 @@
 use std::path::Path;
 
 use datafusion::arrow::datatypes::DataType;
+use kpi_etl::transform::runner::NoProgress;
 use kpi_etl_generate::{GenerateOptions, generate};
-use kpi_etl::run::{backfill, run_date, warehouse_session};
+use kpi_etl::run::{backfill, run_date};
+use kpi_etl::warehouse::Warehouse;
 use kpi_etl::storage::Location;
 
 use crate::common::{d, put, settings};
@@ -61,7 +63,7 @@ async fn grains_keys_and_scd2_versions_hold_on_generated_data() {
     backfill(
         &settings(raw.path(), wh.path()),
         d("2026-10-19"),
-        d("2026-10-25"),
+        d("2026-10-25"), &NoProgress,
     )
     .await
     .unwrap();
@@ -119,19 +121,21 @@ async fn grains_keys_and_scd2_versions_hold_on_generated_data() {
     let weights = sql(w, "SELECT COUNT(*) FROM (SELECT subject_id FROM bridge_agent_touch GROUP BY subject_type, subject_id HAVING abs(SUM(weight) - 1.0) > 1e-9)").await;
     assert_eq!(weights, vec!["0"], "weights of a subject sum to 1");
     // No raw phone number or WhatsApp id anywhere: every hash column is 64 hex characters.
-    let (ctx, counts) = warehouse_session(&w.to_string_lossy(), chrono_tz::Europe::Madrid)
+    let (ctx, tables) = Warehouse::open(&w.to_string_lossy())
+        .unwrap()
+        .session(chrono_tz::Europe::Madrid)
         .await
         .unwrap();
-    for t in counts {
-        let schema = ctx.table(t.table.as_str()).await.unwrap().schema().clone();
+    for t in tables {
+        let schema = ctx.table(t.name.as_str()).await.unwrap().schema().clone();
         for f in schema.fields() {
             if f.name().ends_with("_hash") && f.data_type() == &DataType::Utf8 {
-                let bad = sql(w, &format!("SELECT COUNT(*) FROM {} WHERE {} IS NOT NULL AND NOT regexp_like({}, '^[0-9a-f]{{64}}$')", t.table, f.name(), f.name())).await;
+                let bad = sql(w, &format!("SELECT COUNT(*) FROM {} WHERE {} IS NOT NULL AND NOT regexp_like({}, '^[0-9a-f]{{64}}$')", t.name, f.name(), f.name())).await;
                 assert_eq!(
                     bad,
                     vec!["0"],
                     "{}.{} holds only keyed hashes",
-                    t.table,
+                    t.name,
                     f.name()
                 );
             }
@@ -238,7 +242,7 @@ async fn ring_all_and_transfer_give_the_answering_agents_and_their_talk_time() {
     );
     put(raw.path(), "pbx/cdr/dt=2026-11-26/Master.csv", &cdr);
     put(raw.path(), "crm/User/dt=2026-11-26/User.csv", users_csv());
-    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"))
+    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"), &NoProgress)
         .await
         .unwrap();
     let w = wh.path();
@@ -280,7 +284,7 @@ async fn a_conversation_splits_exactly_at_24_hours_of_silence() {
     f += &inbound("wamid.d", "34612345678", t0 + 30 + 86_399 + 86_400); // exactly 24 h later: a new one
     put(raw.path(), "pbx/whatsapp/dt=2026-11-26/w.jsonl", &f);
     put(raw.path(), "crm/User/dt=2026-11-26/User.csv", users_csv());
-    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"))
+    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"), &NoProgress)
         .await
         .unwrap();
     let rows = sql(wh.path(), "SELECT conversation_id, answered, wait_s, inbound_messages, outbound_messages, CAST(dt AS VARCHAR) FROM fact_conversation").await;
@@ -321,7 +325,7 @@ async fn first_contact_is_the_earliest_interaction_up_to_creation() {
          00Q000000000002,+34622222222,,005000000000A00,2026-11-26T10:00:00.000Z,2026-11-26T10:00:00.000Z,false\n\
          00Q000000000003,633333333,,005000000000A00,2026-11-26T10:00:00.000Z,2026-11-26T10:00:00.000Z,false\n",
     );
-    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"))
+    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"), &NoProgress)
         .await
         .unwrap();
     let rows = sql(
@@ -352,30 +356,32 @@ async fn nightly_runs_with_late_rows_and_crm_edits_equal_a_backfill() {
         "2026-10-25",
         "2026-10-26",
     ] {
-        run_date(&s, d(day)).await.unwrap();
+        run_date(&s, d(day), &NoProgress).await.unwrap();
     }
     let bf = tempfile::tempdir().unwrap();
     backfill(
         &settings(raw.path(), bf.path()),
         d("2026-10-24"),
-        d("2026-10-26"),
+        d("2026-10-26"), &NoProgress,
     )
     .await
     .unwrap();
-    let (_, tables) = warehouse_session(&bf.path().to_string_lossy(), chrono_tz::Europe::Madrid)
+    let (_, tables) = Warehouse::open(&bf.path().to_string_lossy())
+        .unwrap()
+        .session(chrono_tz::Europe::Madrid)
         .await
         .unwrap();
     assert!(tables.len() > 30);
     for t in tables {
-        if t.table == "rejects" {
+        if t.name == "rejects" {
             continue;
         }
-        let q = format!("SELECT * FROM {}", t.table);
+        let q = format!("SELECT * FROM {}", t.name);
         assert_eq!(
             sql(nightly.path(), &q).await,
             sql(bf.path(), &q).await,
             "{} differs",
-            t.table
+            t.name
         );
     }
 }
