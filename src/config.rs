@@ -286,11 +286,13 @@ impl PipelineConfig {
     }
 
     fn parse(text: &str, origin: &Origin) -> Result<Self> {
-        let mut cfg: PipelineConfig = toml::from_str(text).map_err(|e| {
-            Error::config_caused(origin, "invalid pipeline configuration", e)
-        })?;
+        let mut cfg: PipelineConfig = toml::from_str(text)
+            .map_err(|e| Error::config_caused(origin, "invalid pipeline configuration", e))?;
         if cfg.pipeline.batch_size == 0 {
-            return Err(Error::config(origin, "pipeline.batch_size must be positive"));
+            return Err(Error::config(
+                origin,
+                "pipeline.batch_size must be positive",
+            ));
         }
         cfg.origin = origin.clone();
         Ok(cfg)

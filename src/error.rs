@@ -264,4 +264,3 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
-

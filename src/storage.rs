@@ -56,13 +56,15 @@ impl Location {
                 std::fs::create_dir_all(path)
                     .with_context(|| format!("cannot create directory {}", path.display()))?;
             } else if !path.is_dir() {
-                return Err(Error::Invalid(format!("{}: no such directory", path.display())));
+                return Err(Error::Invalid(format!(
+                    "{}: no such directory",
+                    path.display()
+                )));
             }
             let abs = std::fs::canonicalize(path)
                 .with_context(|| format!("cannot resolve {}", path.display()))?;
-            let prefix = Path::from_filesystem_path(&abs).map_err(|e| {
-                Error::Usage(format!("not a valid path: {}: {e}", abs.display()))
-            })?;
+            let prefix = Path::from_filesystem_path(&abs)
+                .map_err(|e| Error::Usage(format!("not a valid path: {}: {e}", abs.display())))?;
             return Ok(Self {
                 store: Arc::new(LocalFileSystem::new()),
                 store_url: Url::parse("file:///").expect("static URL"),
@@ -72,9 +74,9 @@ impl Location {
         }
         let url = Url::parse(spec)
             .map_err(|e| Error::Usage(format!("not a storage URL: {spec}: {e}")))?;
-        let bucket = url.host_str().ok_or_else(|| {
-            Error::Usage(format!("{spec}: the URL names no bucket or container"))
-        })?;
+        let bucket = url
+            .host_str()
+            .ok_or_else(|| Error::Usage(format!("{spec}: the URL names no bucket or container")))?;
         let tuning = StorageTuning::from_env()?;
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" | "s3a" => Arc::new(
@@ -232,7 +234,9 @@ impl StorageTuning {
         duration("KPI_ETL_STORAGE_RETRY_TIMEOUT", &mut t.retry_timeout)?;
         if let Some(v) = lookup("KPI_ETL_STORAGE_MAX_RETRIES") {
             t.max_retries = v.trim().parse().map_err(|e| {
-                Error::Usage(format!("KPI_ETL_STORAGE_MAX_RETRIES={v} is not a number: {e}"))
+                Error::Usage(format!(
+                    "KPI_ETL_STORAGE_MAX_RETRIES={v} is not a number: {e}"
+                ))
             })?;
         }
         Ok(t)

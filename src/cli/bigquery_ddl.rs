@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use kpi_etl::consumers::bigquery::{DdlOptions, ExternalTable, create_statement, refresh_statement};
+use kpi_etl::consumers::bigquery::{
+    DdlOptions, ExternalTable, create_statement, refresh_statement,
+};
 use kpi_etl::transform::model::{Model, load_models};
 use kpi_etl::warehouse::Warehouse;
 

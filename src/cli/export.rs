@@ -58,7 +58,11 @@ impl ExportArgs {
             },
         };
         let rows = kpi_etl::consumers::export::export(g.warehouse()?, &req, &self.out).await?;
-        out!("wrote {rows} rows of {} to {}", self.table, self.out.display())?;
+        out!(
+            "wrote {rows} rows of {} to {}",
+            self.table,
+            self.out.display()
+        )?;
         Ok(())
     }
 }

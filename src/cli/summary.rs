@@ -47,7 +47,10 @@ pub fn print_totals(runs: &[RunSummary]) -> Result<()> {
     }
     out!(
         "{:<24} {:>8} {:>12} {:>10}",
-        "source", "files", "rows", "rejected"
+        "source",
+        "files",
+        "rows",
+        "rejected"
     )?;
     for (k, (rows, rej, files)) in per {
         out!("{k:<24} {files:>8} {rows:>12} {rej:>10}")?;

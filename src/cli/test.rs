@@ -46,10 +46,7 @@ impl TestArgs {
                 out!("  + produced, not expected: {r}")?;
             }
         }
-        out!(
-            "{} passed, {failed} failed",
-            cases.len() - failed
-        )?;
+        out!("{} passed, {failed} failed", cases.len() - failed)?;
         if failed > 0 {
             return Err(kpi_etl::Error::CasesFailed {
                 failed,

@@ -210,11 +210,7 @@ pub struct Landing {
 }
 
 /// Lists the files of `source` landed on `date`, sorted by name.
-pub async fn list_landing(
-    raw: &Location,
-    source: &Source,
-    date: NaiveDate,
-) -> Result<Landing> {
+pub async fn list_landing(raw: &Location, source: &Source, date: NaiveDate) -> Result<Landing> {
     let dir = raw.child(&format!("{}/dt={}", source.dir, date.format("%Y-%m-%d")));
     let mut metas: Vec<ObjectMeta> = raw
         .store

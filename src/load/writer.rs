@@ -66,7 +66,10 @@ pub fn writer_properties() -> WriterProperties {
 
 /// The partition folder name for a partition value (`dt=2026-11-26`).
 pub fn partition_dir(column: &str, days: i32) -> String {
-    format!("{column}={}", crate::sql::date_of_days(days).format("%Y-%m-%d"))
+    format!(
+        "{column}={}",
+        crate::sql::date_of_days(days).format("%Y-%m-%d")
+    )
 }
 
 /// Streams `input` into `<root>/<table>/...` of `dest`, one file per value of `partition`.

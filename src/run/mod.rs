@@ -102,7 +102,8 @@ pub async fn run_date(
         pipeline: config.origin.to_string(),
         timezone: settings.timezone.to_string(),
     };
-    let mut night = Night::prepare(settings, &config, date, run_id.clone(), raw, wh.clone()).await?;
+    let mut night =
+        Night::prepare(settings, &config, date, run_id.clone(), raw, wh.clone()).await?;
     let manifest = artifacts::Manifest::of(night.compiled());
     let outcome = night.run(progress).await;
     let log = &night.log;

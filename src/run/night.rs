@@ -72,7 +72,6 @@ impl<'a> Night<'a> {
         let compiled = compile::compile(config, &ctx).await?;
         let staging = wh.child(&format!("_staging/{run_id}"));
         Ok(Self {
-
             config,
             date,
             run_id,
@@ -179,7 +178,10 @@ impl<'a> Night<'a> {
             if m.config.tests.is_empty() {
                 continue;
             }
-            let staged = self.ctx.table_provider(staged_table(&m.name).as_str()).await?;
+            let staged = self
+                .ctx
+                .table_provider(staged_table(&m.name).as_str())
+                .await?;
             crate::checks::register_this(&self.ctx, staged)?;
             for t in &m.config.tests {
                 let counts = t
@@ -193,7 +195,12 @@ impl<'a> Night<'a> {
                 self.log.tests.push(result);
             }
         }
-        for t in self.log.tests.iter().filter(|t| t.status == TestStatus::Warn) {
+        for t in self
+            .log
+            .tests
+            .iter()
+            .filter(|t| t.status == TestStatus::Warn)
+        {
             self.log.warnings.push(format!(
                 "data test {} on {} found {} rows",
                 t.test, t.model, t.failing_rows

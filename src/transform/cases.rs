@@ -143,9 +143,8 @@ impl<'a> CaseRunner<'a> {
     pub async fn new(config: &'a PipelineConfig, tz: Tz) -> Result<Self> {
         let ctx = case_session(tz);
         let compiled = compile::compile(config, &ctx).await?;
-        let mut schemas: BTreeMap<String, SchemaRef> = compile::source_tables(config)?
-            .into_iter()
-            .collect();
+        let mut schemas: BTreeMap<String, SchemaRef> =
+            compile::source_tables(config)?.into_iter().collect();
         for c in &compiled {
             for suffix in ["", "__changed", "__previous"] {
                 schemas.insert(format!("{}{suffix}", c.model.name), c.schema.clone());
@@ -214,9 +213,8 @@ impl<'a> CaseRunner<'a> {
         let m = &c.model;
         let ctx = case_session(self.tz);
         let at = |what: String| format!("{}: case {:?}: {what}", case.file, case.name);
-        self.register_inputs(&ctx, c, case).map_err(|e| {
-            Error::config_caused(&case.file, format!("case {:?}", case.name), e)
-        })?;
+        self.register_inputs(&ctx, c, case)
+            .map_err(|e| Error::config_caused(&case.file, format!("case {:?}", case.name), e))?;
         let mut outcome = CaseOutcome {
             model: case.model.clone(),
             case: case.name.clone(),
@@ -267,7 +265,9 @@ impl<'a> CaseRunner<'a> {
             ),
             None => None,
         };
-        if m.reads.contains(RUN_TABLE) && landing.is_none() && !case.spec.given.contains_key(RUN_TABLE)
+        if m.reads.contains(RUN_TABLE)
+            && landing.is_none()
+            && !case.spec.given.contains_key(RUN_TABLE)
         {
             return Err(Error::Usage(format!(
                 "{} reads {RUN_TABLE}: give the case a landing_date",
@@ -297,10 +297,20 @@ impl<'a> CaseRunner<'a> {
 
     /// The model's rows: its partitions query first (unless `__partitions` is given), then the
     /// model itself.
-    async fn execute(&self, ctx: &SessionContext, m: &Model, case: &Case) -> Result<Vec<RecordBatch>> {
-        if let (Some(sql), Some(p)) = (&m.config.partitions, m.config.materialized.partition_column()) {
+    async fn execute(
+        &self,
+        ctx: &SessionContext,
+        m: &Model,
+        case: &Case,
+    ) -> Result<Vec<RecordBatch>> {
+        if let (Some(sql), Some(p)) = (
+            &m.config.partitions,
+            m.config.materialized.partition_column(),
+        ) {
             if !case.spec.given.contains_key("__partitions") {
-                let days = distinct_dates(ctx, sql).await.context("the partitions query")?;
+                let days = distinct_dates(ctx, sql)
+                    .await
+                    .context("the partitions query")?;
                 register_dates(ctx, "__partitions", p, &days)?;
             }
         }
@@ -359,7 +369,9 @@ fn rows_batch(schema: &SchemaRef, rows: &[toml::Table]) -> Result<RecordBatch> {
             .iter()
             .enumerate()
             .map(|(i, r)| match r.get(f.name()) {
-                Some(v) => cell_text(v).map_err(|e| format!("row {} column {}: {e}", i + 1, f.name())),
+                Some(v) => {
+                    cell_text(v).map_err(|e| format!("row {} column {}: {e}", i + 1, f.name()))
+                }
                 None => Ok(None),
             })
             .collect::<std::result::Result<Vec<_>, _>>()
@@ -407,9 +419,10 @@ fn compare_rows(
     for b in batches {
         let mut cells: Vec<Vec<String>> = Vec::new();
         for c in &columns {
-            let idx = b.schema().index_of(c).map_err(|_| {
-                format!("the model has no column {c} (an expected row names it)")
-            })?;
+            let idx = b
+                .schema()
+                .index_of(c)
+                .map_err(|_| format!("the model has no column {c} (an expected row names it)"))?;
             cells.push(format_column(b.column(idx))?);
         }
         for row in 0..b.num_rows() {
@@ -431,7 +444,9 @@ fn compare_rows(
         let texts = expected
             .iter()
             .enumerate()
-            .map(|(i, r)| cell_text(&r[c]).map_err(|e| format!("expected row {} column {c}: {e}", i + 1)))
+            .map(|(i, r)| {
+                cell_text(&r[c]).map_err(|e| format!("expected row {} column {c}: {e}", i + 1))
+            })
             .collect::<std::result::Result<Vec<_>, _>>()?;
         let array = cast_texts(texts, dt).map_err(|e| format!("expected column {c}: {e}"))?;
         cells.push(format_column(&array)?);
@@ -464,7 +479,11 @@ fn format_column(a: &ArrayRef) -> std::result::Result<Vec<String>, String> {
                 } else {
                     let v = f.value(i);
                     let s = format!("{v:.6}");
-                    if s == "-0.000000" { "0.000000".into() } else { s }
+                    if s == "-0.000000" {
+                        "0.000000".into()
+                    } else {
+                        s
+                    }
                 }
             })
             .collect());

@@ -64,7 +64,9 @@ pub async fn compile(config: &PipelineConfig, ctx: &SessionContext) -> Result<Ve
     for m in ordered {
         let schema = compile_one(ctx, &m).await.map_err(|e| match e {
             Error::Config { .. } => e,
-            other => Error::config_caused(&m.file, format!("model {} does not compile", m.name), other),
+            other => {
+                Error::config_caused(&m.file, format!("model {} does not compile", m.name), other)
+            }
         })?;
         out.push(Compiled { model: m, schema });
     }

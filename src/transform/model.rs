@@ -169,9 +169,8 @@ impl Model {
                 "a model is exactly one SELECT statement",
             ));
         }
-        let mut reads = referenced_tables(sql).map_err(|e| {
-            Error::config_caused(shown, "cannot resolve the tables it reads", e)
-        })?;
+        let mut reads = referenced_tables(sql)
+            .map_err(|e| Error::config_caused(shown, "cannot resolve the tables it reads", e))?;
         if let Some(p) = &config.partitions {
             reads.extend(
                 referenced_tables(p)
@@ -233,7 +232,10 @@ pub fn load_models<'a>(files: impl IntoIterator<Item = &'a PipelineFile>) -> Res
         if let Some(prev) = seen.insert(m.name.clone(), m.file.clone()) {
             return Err(Error::config(
                 &m.file,
-                format!("two models build the table {}: {prev} and {}", m.name, m.file),
+                format!(
+                    "two models build the table {}: {prev} and {}",
+                    m.name, m.file
+                ),
             ));
         }
         models.push(m);

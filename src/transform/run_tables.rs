@@ -50,7 +50,10 @@ pub fn schemas() -> Vec<(&'static str, SchemaRef)> {
 }
 
 /// The run tables' rows for a pipeline and a landing date.
-pub fn batches(config: &PipelineConfig, date: NaiveDate) -> Result<Vec<(&'static str, RecordBatch)>> {
+pub fn batches(
+    config: &PipelineConfig,
+    date: NaiveDate,
+) -> Result<Vec<(&'static str, RecordBatch)>> {
     let mut names = Vec::new();
     let mut dirs = Vec::new();
     for (list, dir) in [

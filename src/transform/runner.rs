@@ -202,9 +202,15 @@ impl Runner<'_> {
             .context("planning the model's query")?
             .execute_stream()
             .await?;
-        let new_rows = write_table(stream, self.scratch, &self.scratch.prefix, &tables.new, None)
-            .await?
-            .rows();
+        let new_rows = write_table(
+            stream,
+            self.scratch,
+            &self.scratch.prefix,
+            &tables.new,
+            None,
+        )
+        .await?
+        .rows();
         let new_dir = join(&self.scratch.prefix, &tables.new);
         let new_schema = self
             .register_listing(&tables.new, self.scratch, &new_dir, None, None)

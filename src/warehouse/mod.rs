@@ -152,14 +152,13 @@ impl Warehouse {
         let mut out = Vec::new();
         for t in tables {
             let partitions = match &t.partition {
-                Some(_) => {
-                    self.loc
-                        .store
-                        .list_with_delimiter(Some(&self.loc.child(&t.name)))
-                        .await?
-                        .common_prefixes
-                        .len()
-                }
+                Some(_) => self
+                    .loc
+                    .store
+                    .list_with_delimiter(Some(&self.loc.child(&t.name)))
+                    .await?
+                    .common_prefixes
+                    .len(),
                 None => 0,
             };
             let rows = ctx.table(t.name.as_str()).await?.count().await? as u64;

@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
+use kpi_etl::load::listing::listing_table;
 use kpi_etl::run::Settings;
 use kpi_etl::storage::Location;
-use kpi_etl::load::listing::listing_table;
 
 /// The real public export files of `../shared/fixtures`.
 pub fn fixtures() -> PathBuf {

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use kpi_etl::transform::runner::NoProgress;
-use kpi_etl_generate::{GenerateOptions, generate};
 use kpi_etl::run::backfill;
 use kpi_etl::storage::Location;
+use kpi_etl::transform::runner::NoProgress;
+use kpi_etl_generate::{GenerateOptions, generate};
 
 use crate::common::{d, query, settings};
 
@@ -36,7 +36,8 @@ async fn exactly_the_malformed_rows_are_rejected_and_every_table_is_unique_on_it
     let runs = backfill(
         &settings(raw.path(), wh.path()),
         d("2026-10-24"),
-        d("2026-10-26"), &NoProgress,
+        d("2026-10-26"),
+        &NoProgress,
     )
     .await
     .unwrap();
@@ -98,7 +99,8 @@ async fn the_dst_day_calls_land_at_their_true_instants_and_local_dates() {
     backfill(
         &settings(raw.path(), wh.path()),
         d("2026-10-25"),
-        d("2026-10-25"), &NoProgress,
+        d("2026-10-25"),
+        &NoProgress,
     )
     .await
     .unwrap();

@@ -1,11 +1,14 @@
 //! The one integration test binary (each test binary links all of DataFusion).
 
+mod cases;
 mod cli;
 mod common;
 mod consumers;
 mod dst;
 mod formats;
 mod generated;
+mod hygiene;
+mod incremental;
 mod marts;
 mod models;
 mod operability;

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use kpi_etl::transform::runner::NoProgress;
-use kpi_etl_generate::{GenerateOptions, generate};
 use kpi_etl::run::{backfill, run_date};
 use kpi_etl::storage::Location;
+use kpi_etl::transform::runner::NoProgress;
+use kpi_etl_generate::{GenerateOptions, generate};
 
 use crate::common::{d, put, settings};
 
@@ -208,7 +208,8 @@ async fn marts_reconcile_with_the_facts_on_a_generated_month() {
     backfill(
         &settings(raw.path(), wh.path()),
         d("2026-10-20"),
-        d("2026-11-03"), &NoProgress,
+        d("2026-11-03"),
+        &NoProgress,
     )
     .await
     .unwrap();

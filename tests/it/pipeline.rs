@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
-use kpi_etl::transform::runner::NoProgress;
 use kpi_etl::run::run_date;
+use kpi_etl::transform::runner::NoProgress;
 
 use crate::common::{d, files_below, gzip, put, query, settings};
 
@@ -114,9 +114,13 @@ async fn a_night_stages_rows_into_their_event_dates() {
     let raw = tempfile::tempdir().unwrap();
     let wh = tempfile::tempdir().unwrap();
     landing_day1(raw.path());
-    let summary = run_date(&settings(raw.path(), wh.path()), d("2026-10-25"), &NoProgress)
-        .await
-        .unwrap();
+    let summary = run_date(
+        &settings(raw.path(), wh.path()),
+        d("2026-10-25"),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.rejects, 1);
     assert!(
         summary
@@ -197,9 +201,13 @@ async fn parquet_types_are_the_ones_bigquery_reads() {
     let raw = tempfile::tempdir().unwrap();
     let wh = tempfile::tempdir().unwrap();
     landing_day1(raw.path());
-    run_date(&settings(raw.path(), wh.path()), d("2026-10-25"), &NoProgress)
-        .await
-        .unwrap();
+    run_date(
+        &settings(raw.path(), wh.path()),
+        d("2026-10-25"),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     let check = |rel: &str| {
         let file = std::fs::File::open(wh.path().join(rel)).unwrap();
         let reader = SerializedFileReader::new(file).unwrap();
@@ -281,7 +289,8 @@ async fn a_rerun_writes_the_same_rows_and_nights_equal_a_backfill() {
     kpi_etl::run::backfill(
         &settings(raw.path(), wh2.path()),
         d("2026-10-25"),
-        d("2026-10-26"), &NoProgress,
+        d("2026-10-26"),
+        &NoProgress,
     )
     .await
     .unwrap();
@@ -310,7 +319,12 @@ async fn a_failed_run_leaves_the_published_warehouse_untouched() {
         "pbx/cdr/dt=2026-10-26/Master.csv.gz",
         cdr("1800000000.1", 1, "2026-10-26 10:00:00", 1, 1),
     );
-    let err = format!("{:#}", run_date(&s, d("2026-10-26"), &NoProgress).await.unwrap_err());
+    let err = format!(
+        "{:#}",
+        run_date(&s, d("2026-10-26"), &NoProgress)
+            .await
+            .unwrap_err()
+    );
     assert!(err.contains("pbx/cdr/dt=2026-10-26/Master.csv.gz"), "{err}");
     assert_eq!(
         snapshot(wh.path()),

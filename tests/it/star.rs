@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use datafusion::arrow::datatypes::DataType;
-use kpi_etl::transform::runner::NoProgress;
-use kpi_etl_generate::{GenerateOptions, generate};
 use kpi_etl::run::{backfill, run_date};
-use kpi_etl::warehouse::Warehouse;
 use kpi_etl::storage::Location;
+use kpi_etl::transform::runner::NoProgress;
+use kpi_etl::warehouse::Warehouse;
+use kpi_etl_generate::{GenerateOptions, generate};
 
 use crate::common::{d, put, settings};
 
@@ -63,7 +63,8 @@ async fn grains_keys_and_scd2_versions_hold_on_generated_data() {
     backfill(
         &settings(raw.path(), wh.path()),
         d("2026-10-19"),
-        d("2026-10-25"), &NoProgress,
+        d("2026-10-25"),
+        &NoProgress,
     )
     .await
     .unwrap();
@@ -242,9 +243,13 @@ async fn ring_all_and_transfer_give_the_answering_agents_and_their_talk_time() {
     );
     put(raw.path(), "pbx/cdr/dt=2026-11-26/Master.csv", &cdr);
     put(raw.path(), "crm/User/dt=2026-11-26/User.csv", users_csv());
-    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"), &NoProgress)
-        .await
-        .unwrap();
+    run_date(
+        &settings(raw.path(), wh.path()),
+        d("2026-11-26"),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     let w = wh.path();
     let call = sql(w, "SELECT f.call_id, f.direction, f.channel, f.answered, f.talk_s, f.legs, a.name FROM fact_call f JOIN dim_agent a ON a.agent_key = f.agent_key").await;
     assert_eq!(
@@ -284,9 +289,13 @@ async fn a_conversation_splits_exactly_at_24_hours_of_silence() {
     f += &inbound("wamid.d", "34612345678", t0 + 30 + 86_399 + 86_400); // exactly 24 h later: a new one
     put(raw.path(), "pbx/whatsapp/dt=2026-11-26/w.jsonl", &f);
     put(raw.path(), "crm/User/dt=2026-11-26/User.csv", users_csv());
-    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"), &NoProgress)
-        .await
-        .unwrap();
+    run_date(
+        &settings(raw.path(), wh.path()),
+        d("2026-11-26"),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     let rows = sql(wh.path(), "SELECT conversation_id, answered, wait_s, inbound_messages, outbound_messages, CAST(dt AS VARCHAR) FROM fact_conversation").await;
     assert_eq!(
         rows,
@@ -325,9 +334,13 @@ async fn first_contact_is_the_earliest_interaction_up_to_creation() {
          00Q000000000002,+34622222222,,005000000000A00,2026-11-26T10:00:00.000Z,2026-11-26T10:00:00.000Z,false\n\
          00Q000000000003,633333333,,005000000000A00,2026-11-26T10:00:00.000Z,2026-11-26T10:00:00.000Z,false\n",
     );
-    run_date(&settings(raw.path(), wh.path()), d("2026-11-26"), &NoProgress)
-        .await
-        .unwrap();
+    run_date(
+        &settings(raw.path(), wh.path()),
+        d("2026-11-26"),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     let rows = sql(
         wh.path(),
         "SELECT lead_id, first_contact_channel FROM fact_lead",
@@ -362,7 +375,8 @@ async fn nightly_runs_with_late_rows_and_crm_edits_equal_a_backfill() {
     backfill(
         &settings(raw.path(), bf.path()),
         d("2026-10-24"),
-        d("2026-10-26"), &NoProgress,
+        d("2026-10-26"),
+        &NoProgress,
     )
     .await
     .unwrap();

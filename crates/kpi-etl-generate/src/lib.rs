@@ -19,11 +19,11 @@
 //! the rows that land on a later day ([`state`]) are carried over.
 
 pub mod cdr;
-pub mod error;
 pub mod clock;
 pub mod crm;
 pub mod crm_csv;
 pub mod crm_records;
+pub mod error;
 pub mod hazards;
 pub mod pbx;
 pub mod phone;
@@ -142,14 +142,26 @@ pub async fn generate(
         };
         pbx::write_day(&today, &mut carry, &mut seeds, &mut summary)
             .await
-            .map_err(|e| Error::Day { day, what: "PBX", source: Box::new(e) })?;
+            .map_err(|e| Error::Day {
+                day,
+                what: "PBX",
+                source: Box::new(e),
+            })?;
         whatsapp::write_day(&today, &mut carry, &mut seeds, &mut summary)
             .await
-            .map_err(|e| Error::Day { day, what: "WhatsApp", source: Box::new(e) })?;
+            .map_err(|e| Error::Day {
+                day,
+                what: "WhatsApp",
+                source: Box::new(e),
+            })?;
         crm.absorb(&world, &clock, &seeds, &mut carry);
         crm.write_day(&store, root, &clock, day_index, &mut summary)
             .await
-            .map_err(|e| Error::Day { day, what: "CRM", source: Box::new(e) })?;
+            .map_err(|e| Error::Day {
+                day,
+                what: "CRM",
+                source: Box::new(e),
+            })?;
         tracing::debug!(%day, files = summary.files, bytes = summary.bytes, "generated day");
         if day >= opts.to {
             break;

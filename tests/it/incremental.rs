@@ -1,0 +1,137 @@
+//! The SQL the runner builds around a model, as text: merge, replace, the table view, and the
+//! `__changed` and `__previous` rows.
+
+use kpi_etl::transform::incremental::{
+    Shape, Tables, after_and_before, changed, merge_content, old_in_touched, old_partitions_among,
+    previous, replace_content, table_view,
+};
+
+fn shape<'a>(
+    tables: &'a Tables,
+    columns: &'a [String],
+    key: &'a [String],
+    daily: bool,
+) -> Shape<'a> {
+    Shape {
+        tables,
+        columns,
+        partition: daily.then_some("dt"),
+        key,
+        // 2026-10-20 and 2026-10-21.
+        touched: &[20746, 20747],
+    }
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn merge_keeps_one_row_per_key_from_the_night_and_the_touched_partitions() {
+    let t = Tables::of("stg_cdr");
+    let cols = names(&["uniqueid", "sequence", "dt"]);
+    let key = names(&["uniqueid", "sequence"]);
+    let s = shape(&t, &cols, &key, true);
+    assert_eq!(
+        old_in_touched(&s),
+        r#"SELECT "uniqueid", "sequence", "dt" FROM "__old_stg_cdr" WHERE "dt" IN (DATE '2026-10-20', DATE '2026-10-21')"#
+    );
+    assert_eq!(
+        merge_content(&s, true, None),
+        r#"SELECT "uniqueid", "sequence", "dt" FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "uniqueid", "sequence" ORDER BY __source_rank) AS __keep FROM (SELECT "uniqueid", "sequence", "dt", 0 AS __source_rank FROM "__new_stg_cdr" UNION ALL SELECT *, 1 AS __source_rank FROM (SELECT "uniqueid", "sequence", "dt" FROM "__old_stg_cdr" WHERE "dt" IN (DATE '2026-10-20', DATE '2026-10-21')) AS o) AS u) AS k WHERE __keep = 1"#
+    );
+    // Without a published table, only the night's rows; `latest_by` orders the candidates.
+    let first = merge_content(&s, false, Some("landed_on DESC"));
+    assert!(!first.contains("__old_"), "{first}");
+    assert!(first.contains("ORDER BY landed_on DESC"), "{first}");
+}
+
+#[test]
+fn replace_takes_the_nights_rows_and_rewrites_the_published_partitions() {
+    let t = Tables::of("kpi_sales_daily");
+    let cols = names(&["channel", "dt"]);
+    let s = shape(&t, &cols, &[], true);
+    assert_eq!(
+        replace_content(&s),
+        r#"SELECT "channel", "dt" FROM "__new_kpi_sales_daily""#
+    );
+    assert_eq!(
+        old_partitions_among(&s).unwrap(),
+        r#"SELECT DISTINCT "dt" FROM "__old_kpi_sales_daily" WHERE "dt" IN (DATE '2026-10-20', DATE '2026-10-21')"#
+    );
+    let whole = Tables::of("dim_agent");
+    assert!(old_partitions_among(&shape(&whole, &cols, &[], false)).is_none());
+}
+
+#[test]
+fn the_table_view_is_the_staged_partitions_plus_the_untouched_ones() {
+    let t = Tables::of("fact_call");
+    let cols = names(&["call_id", "dt"]);
+    let s = shape(&t, &cols, &[], true);
+    assert_eq!(
+        table_view(&s, true),
+        r#"SELECT * FROM "__staged_fact_call" UNION ALL SELECT * FROM "__old_fact_call" WHERE NOT ("dt" IN (DATE '2026-10-20', DATE '2026-10-21'))"#
+    );
+    assert_eq!(table_view(&s, false), r#"SELECT * FROM "__old_fact_call""#);
+    let whole = shape(&t, &cols, &[], false);
+    assert_eq!(
+        table_view(&whole, true),
+        r#"SELECT * FROM "__staged_fact_call""#
+    );
+}
+
+#[test]
+fn changes_compare_the_rows_of_what_the_night_touched() {
+    let t = Tables::of("dim_agent");
+    let cols = names(&["agent_id", "valid_from"]);
+    let key = names(&["agent_id", "valid_from"]);
+    let s = shape(&t, &cols, &key, false);
+    let (after, before) = after_and_before(&s, true);
+    assert_eq!(
+        after,
+        r#"SELECT s.* FROM "__staged_dim_agent" AS s WHERE EXISTS (SELECT 1 FROM "__new_dim_agent" AS n WHERE n."agent_id" = s."agent_id" AND n."valid_from" = s."valid_from")"#
+    );
+    assert_eq!(
+        before,
+        r#"SELECT s.* FROM "__old_dim_agent" AS s WHERE EXISTS (SELECT 1 FROM "__new_dim_agent" AS n WHERE n."agent_id" = s."agent_id" AND n."valid_from" = s."valid_from")"#
+    );
+    assert_eq!(
+        changed("A", "B"),
+        "SELECT * FROM (A) AS a EXCEPT SELECT * FROM (B) AS b"
+    );
+    assert_eq!(
+        previous("A", "B"),
+        "SELECT * FROM (B) AS b EXCEPT SELECT * FROM (A) AS a"
+    );
+    // A daily merge compares the published rows of the touched partitions only; a replace, the
+    // touched partitions whole.
+    let daily = shape(&t, &cols, &key, true);
+    let (_, before) = after_and_before(&daily, true);
+    assert!(
+        before.ends_with(r#"AND s."dt" IN (DATE '2026-10-20', DATE '2026-10-21')"#),
+        "{before}"
+    );
+    let (after, before) = after_and_before(&daily, false);
+    assert_eq!(after, r#"SELECT * FROM "__staged_dim_agent""#);
+    assert_eq!(
+        before,
+        r#"SELECT * FROM "__old_dim_agent" WHERE "dt" IN (DATE '2026-10-20', DATE '2026-10-21')"#
+    );
+}
+
+#[test]
+fn identifiers_are_quoted_and_no_dates_is_false() {
+    let t = Tables::of("we\"ird");
+    let cols = names(&["a\"b", "dt"]);
+    let s = Shape {
+        tables: &t,
+        columns: &cols,
+        partition: Some("dt"),
+        key: &[],
+        touched: &[],
+    };
+    assert_eq!(
+        old_in_touched(&s),
+        r#"SELECT "a""b", "dt" FROM "__old_we""ird" WHERE FALSE"#
+    );
+}
