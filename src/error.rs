@@ -208,10 +208,10 @@ fn find_read_error(e: &DataFusionError) -> Option<ReadError> {
         if let Some(r) = err.downcast_ref::<ReadError>() {
             return Some(r.clone());
         }
-        if let Some(DataFusionError::External(inner)) = err.downcast_ref::<DataFusionError>() {
-            if let Some(r) = inner.downcast_ref::<ReadError>() {
-                return Some(r.clone());
-            }
+        if let Some(DataFusionError::External(inner)) = err.downcast_ref::<DataFusionError>()
+            && let Some(r) = inner.downcast_ref::<ReadError>()
+        {
+            return Some(r.clone());
         }
         cur = err.source();
     }

@@ -16,6 +16,8 @@
 //! the separate crate `kpi-etl-generate`, an independent oracle that shares no code with this
 //! one.
 
+#![warn(missing_docs)]
+
 pub mod checks;
 pub mod config;
 pub mod consumers;

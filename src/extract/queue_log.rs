@@ -129,17 +129,17 @@ fn parse_line(text: &str, row: &mut [Value]) -> Result<(), (&'static str, String
     }
     const DATA_NAMES: [&str; 5] = ["data1", "data2", "data3", "data4", "data5"];
     for &d in numeric_data(parts[4]) {
-        if let Some(s) = parts.get(4 + d).filter(|s| !s.is_empty()) {
-            if s.parse::<i64>().is_err() {
-                return Err((
+        if let Some(s) = parts.get(4 + d).filter(|s| !s.is_empty())
+            && s.parse::<i64>().is_err()
+        {
+            return Err((
+                DATA_NAMES[d - 1],
+                format!(
+                    "{} of {} is not an integer: {s:?}",
                     DATA_NAMES[d - 1],
-                    format!(
-                        "{} of {} is not an integer: {s:?}",
-                        DATA_NAMES[d - 1],
-                        parts[4]
-                    ),
-                ));
-            }
+                    parts[4]
+                ),
+            ));
         }
     }
     Ok(())

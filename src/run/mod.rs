@@ -5,13 +5,12 @@
 pub mod artifacts;
 pub mod night;
 pub mod rejects;
+mod settings;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::config::PipelineConfig;
@@ -23,22 +22,7 @@ use artifacts::RunStatus;
 use night::Night;
 
 pub use rejects::REJECTS_TABLE;
-
-/// Everything a run needs besides its date.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Raw landing zone URL.
-    pub raw: String,
-    /// Warehouse URL.
-    pub warehouse: String,
-    /// Pipeline configuration file (the embedded pipeline when it is the default path and
-    /// does not exist).
-    pub pipeline: PathBuf,
-    /// Business timezone.
-    pub timezone: Tz,
-    /// Key of the keyed hash that replaces personal data.
-    pub pii_key: Vec<u8>,
-}
+pub use settings::Settings;
 
 /// What one source contributed to a run.
 #[derive(Debug, Clone, Default, Serialize)]

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::path::Path;
 
-use super::Settings;
+use super::settings::Settings;
 use super::artifacts::ModelRun;
 use super::rejects::{REJECTS_TABLE, write_rejects};
 use crate::checks::{TestResult, TestStatus};

@@ -306,13 +306,12 @@ impl<'a> CaseRunner<'a> {
         if let (Some(sql), Some(p)) = (
             &m.config.partitions,
             m.config.materialized.partition_column(),
-        ) {
-            if !case.spec.given.contains_key("__partitions") {
-                let days = distinct_dates(ctx, sql)
-                    .await
-                    .context("the partitions query")?;
-                register_dates(ctx, "__partitions", p, &days)?;
-            }
+        ) && !case.spec.given.contains_key("__partitions")
+        {
+            let days = distinct_dates(ctx, sql)
+                .await
+                .context("the partitions query")?;
+            register_dates(ctx, "__partitions", p, &days)?;
         }
         Ok(ctx.sql(&m.sql).await?.collect().await?)
     }
@@ -425,9 +424,7 @@ fn compare_rows(
                 .map_err(|_| format!("the model has no column {c} (an expected row names it)"))?;
             cells.push(format_column(b.column(idx))?);
         }
-        for row in 0..b.num_rows() {
-            actual.push(render(&columns, |i| cells[i][row].clone()));
-        }
+        actual.extend(rows_of(&columns, &cells, b.num_rows()));
     }
     let mut wanted = Vec::new();
     let types: Vec<DataType> = columns
@@ -451,19 +448,22 @@ fn compare_rows(
         let array = cast_texts(texts, dt).map_err(|e| format!("expected column {c}: {e}"))?;
         cells.push(format_column(&array)?);
     }
-    for row in 0..expected.len() {
-        wanted.push(render(&columns, |i| cells[i][row].clone()));
-    }
+    wanted.extend(rows_of(&columns, &cells, expected.len()));
     Ok((wanted, actual))
 }
 
-fn render(columns: &[String], cell: impl Fn(usize) -> String) -> String {
-    columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c}={}", cell(i)))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `n` rows as `column=value, ...`, from the texts of each column.
+fn rows_of(columns: &[String], cells: &[Vec<String>], n: usize) -> Vec<String> {
+    (0..n)
+        .map(|row| {
+            columns
+                .iter()
+                .zip(cells)
+                .map(|(c, values)| format!("{c}={}", values[row]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect()
 }
 
 /// Every value of a column as text; floating point to 6 decimals, NULL as `NULL`.

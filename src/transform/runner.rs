@@ -242,13 +242,13 @@ impl Runner<'_> {
             Some(sql) => distinct_dates(self.ctx, &sql).await?,
             None => vec![],
         };
-        if let (Some(t), Some(p)) = (&n.targets, n.partition) {
-            if let Some(d) = produced.iter().find(|d| !t.contains(d)) {
-                return Err(Error::Invalid(format!(
-                    "produced a row for {} outside the partitions it rebuilds",
-                    partition_dir(p, *d)
-                )));
-            }
+        if let (Some(t), Some(p)) = (&n.targets, n.partition)
+            && let Some(d) = produced.iter().find(|d| !t.contains(d))
+        {
+            return Err(Error::Invalid(format!(
+                "produced a row for {} outside the partitions it rebuilds",
+                partition_dir(p, *d)
+            )));
         }
         Ok(n.targets.clone().unwrap_or(produced))
     }

@@ -251,7 +251,7 @@ fn bad_input_files_and_credentials_give_one_clear_message_and_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let (raw, wh) = (dir.path().join("raw"), dir.path().join("wh"));
     landing(&raw);
-    let run = |raw: &Path, wh: &Path| run_at(&pipeline(), "2026-11-26", &raw, &wh);
+    let run = |raw: &Path, wh: &Path| run_at(&pipeline(), "2026-11-26", raw, wh);
     assert_eq!(run(&raw, &wh).0, 0);
     let before = published(&wh);
     // A truncated gzip.

@@ -144,18 +144,32 @@ async fn grains_keys_and_scd2_versions_hold_on_generated_data() {
     }
 }
 
-/// A CDR row of one call (linkedid 1795683600.1) to the toll-free DID.
-fn leg(
-    uniqueid: &str,
+/// One CDR row of a call (linkedid 1795683600.1) to the toll-free DID.
+struct Leg<'a> {
+    uniqueid: &'a str,
     seq: u32,
-    ctx: &str,
-    channel: &str,
-    dstchannel: &str,
-    start: &str,
-    answer: &str,
+    ctx: &'a str,
+    channel: &'a str,
+    dstchannel: &'a str,
+    start: &'a str,
+    answer: &'a str,
     billsec: u32,
-    disposition: &str,
-) -> String {
+    disposition: &'a str,
+}
+
+/// The Master.csv line of a leg.
+fn leg(l: Leg) -> String {
+    let Leg {
+        uniqueid,
+        seq,
+        ctx,
+        channel,
+        dstchannel,
+        start,
+        answer,
+        billsec,
+        disposition,
+    } = l;
     let answer_field = if answer.is_empty() {
         String::new()
     } else {
@@ -184,63 +198,63 @@ async fn ring_all_and_transfer_give_the_answering_agents_and_their_talk_time() {
     let wh = tempfile::tempdir().unwrap();
     let mut cdr = String::new();
     // Ring-all: 201 and 203 do not answer, 202 answers after 20 s and talks 100 s.
-    cdr += &leg(
-        "1795683600.1",
-        1,
-        "from-trunk",
-        "PJSIP/trunk-1",
-        "PJSIP/201-0001",
-        "2026-11-26 10:00:00",
-        "",
-        0,
-        "NO ANSWER",
-    );
-    cdr += &leg(
-        "1795683600.1",
-        2,
-        "from-trunk",
-        "PJSIP/trunk-1",
-        "PJSIP/202-0002",
-        "2026-11-26 10:00:00",
-        "2026-11-26 10:00:20",
-        100,
-        "ANSWERED",
-    );
-    cdr += &leg(
-        "1795683600.1",
-        3,
-        "from-trunk",
-        "PJSIP/trunk-1",
-        "PJSIP/203-0003",
-        "2026-11-26 10:00:00",
-        "",
-        0,
-        "NO ANSWER",
-    );
+    cdr += &leg(Leg {
+        uniqueid: "1795683600.1",
+        seq: 1,
+        ctx: "from-trunk",
+        channel: "PJSIP/trunk-1",
+        dstchannel: "PJSIP/201-0001",
+        start: "2026-11-26 10:00:00",
+        answer: "",
+        billsec: 0,
+        disposition: "NO ANSWER",
+    });
+    cdr += &leg(Leg {
+        uniqueid: "1795683600.1",
+        seq: 2,
+        ctx: "from-trunk",
+        channel: "PJSIP/trunk-1",
+        dstchannel: "PJSIP/202-0002",
+        start: "2026-11-26 10:00:00",
+        answer: "2026-11-26 10:00:20",
+        billsec: 100,
+        disposition: "ANSWERED",
+    });
+    cdr += &leg(Leg {
+        uniqueid: "1795683600.1",
+        seq: 3,
+        ctx: "from-trunk",
+        channel: "PJSIP/trunk-1",
+        dstchannel: "PJSIP/203-0003",
+        start: "2026-11-26 10:00:00",
+        answer: "",
+        billsec: 0,
+        disposition: "NO ANSWER",
+    });
     // 202 transfers to 204, who talks 50 s on a leg whose Party A is 202's channel.
-    cdr += &leg(
-        "1795683720.7",
-        1,
-        "from-internal",
-        "PJSIP/202-0002",
-        "PJSIP/204-0004",
-        "2026-11-26 10:02:00",
-        "2026-11-26 10:02:05",
-        50,
-        "ANSWERED",
-    );
+    cdr += &leg(Leg {
+        uniqueid: "1795683720.7",
+        seq: 1,
+        ctx: "from-internal",
+        channel: "PJSIP/202-0002",
+        dstchannel: "PJSIP/204-0004",
+        start: "2026-11-26 10:02:00",
+        answer: "2026-11-26 10:02:05",
+        billsec: 50,
+        disposition: "ANSWERED",
+    });
     // The queue's own answer (hold music) is not an agent.
-    cdr += &leg(
-        "1795683600.1",
-        4,
-        "from-trunk",
-        "PJSIP/trunk-1",
-        "",
-        "2026-11-26 10:00:00",
-        "2026-11-26 10:00:01",
-        599,
-        "ANSWERED",
-    );
+    cdr += &leg(Leg {
+        uniqueid: "1795683600.1",
+        seq: 4,
+        ctx: "from-trunk",
+        channel: "PJSIP/trunk-1",
+        dstchannel: "",
+        start: "2026-11-26 10:00:00",
+        answer: "2026-11-26 10:00:01",
+        billsec: 599,
+        disposition: "ANSWERED",
+    });
     put(raw.path(), "pbx/cdr/dt=2026-11-26/Master.csv", &cdr);
     put(raw.path(), "crm/User/dt=2026-11-26/User.csv", users_csv());
     run_date(

@@ -52,7 +52,7 @@ impl Style {
     /// An Id, in 15-character form for about one value in ten (decided per file, column and
     /// record, so both forms of one record occur across files).
     pub fn id(&self, id: &SfId, column: u64) -> String {
-        if hash2(self.salt ^ column, id.key()) % 10 == 0 {
+        if hash2(self.salt ^ column, id.key()).is_multiple_of(10) {
             id.id15()
         } else {
             id.id18()

@@ -104,8 +104,9 @@ impl GenerateSummary {
     }
 }
 
-/// Writes a raw landing zone under `root` (a prefix inside `store`) in exactly the layout of raw-contract.md:
-/// <root>/pbx/cdr/dt=YYYY-MM-DD/..., <root>/pbx/queue_log/dt=.../..., <root>/pbx/whatsapp/dt=.../..., <root>/crm/<Object>/dt=.../...
+/// Writes a raw landing zone under `root` (a prefix inside `store`) in exactly the layout of
+/// raw-contract.md: `<root>/pbx/cdr/dt=YYYY-MM-DD/...`, `<root>/pbx/queue_log/dt=.../...`,
+/// `<root>/pbx/whatsapp/dt=.../...`, `<root>/crm/<Object>/dt=.../...`.
 ///
 /// Days are generated one after the other; rows that belong to a later landing date (calls
 /// crossing midnight, late webhooks, CRM edits weeks later) are carried in memory until that

@@ -971,18 +971,19 @@ pub async fn write_day(
                 };
                 target.buf.extend_from_slice(&g.rows);
                 cdr_rows += g.rows_n;
-                if let Some(s) = cdr2.as_mut() {
-                    if i >= overlap_from && i < rotate_at {
-                        s.buf.extend_from_slice(&g.rows);
-                        cdr_rows += g.rows_n;
-                    }
+                if let Some(s) = cdr2.as_mut()
+                    && i >= overlap_from
+                    && i < rotate_at
+                {
+                    s.buf.extend_from_slice(&g.rows);
+                    cdr_rows += g.rows_n;
                 }
             }
-            if let Some(d) = next_day {
-                if hz.random_bool(0.002) {
-                    // Re-exported the next day.
-                    g.late_cdr.push(d, &g.rows, g.rows_n);
-                }
+            if let Some(d) = next_day
+                && hz.random_bool(0.002)
+            {
+                // Re-exported the next day.
+                g.late_cdr.push(d, &g.rows, g.rows_n);
             }
         }
         if i % 64 == 63 {
