@@ -9,9 +9,9 @@ use chrono::{NaiveDate, Utc};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::path::Path;
 
-use super::settings::Settings;
 use super::artifacts::ModelRun;
 use super::rejects::{REJECTS_TABLE, write_rejects};
+use super::settings::Settings;
 use crate::checks::{TestResult, TestStatus};
 use crate::config::PipelineConfig;
 use crate::error::{Context, Error, Result};
