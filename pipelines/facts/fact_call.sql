@@ -4,6 +4,14 @@ strategy = "replace"
 partitions = """
 SELECT dt FROM int_calls__changed UNION SELECT dt FROM int_calls__previous
 UNION SELECT dt FROM int_call_handlers__changed UNION SELECT dt FROM int_call_handlers__previous
+-- Re-point the calls of every phone whose account, or account version, changed tonight (a
+-- late Account, a lead converted into one, an edit that moves a version's validity).
+UNION SELECT dt FROM this WHERE customer_phone_hash IN (
+    SELECT phone_hash FROM int_account_phones__changed
+    UNION SELECT phone_hash FROM int_account_phones__previous
+    UNION SELECT p.phone_hash FROM int_account_phones AS p JOIN dim_customer__changed AS c ON c.account_id = p.account_id
+    UNION SELECT p.phone_hash FROM int_account_phones AS p JOIN dim_customer__previous AS c ON c.account_id = p.account_id
+)
 """
 description = """One row per call (linkedid); dt is the local date of its start. agent_key is the first
 agent who answered it; answered is true when an agent answered a leg; talk_s sums billsec over

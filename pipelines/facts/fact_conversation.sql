@@ -3,6 +3,19 @@ materialized = "daily"
 strategy = "replace"
 partitions = """
 SELECT dt FROM int_conversations__changed UNION SELECT dt FROM int_conversations__previous
+-- Re-point the calls of every phone whose account, or account version, changed tonight (a
+-- late Account, a lead converted into one, an edit that moves a version's validity).
+UNION SELECT dt FROM this WHERE customer_phone_hash IN (
+    SELECT phone_hash FROM int_account_phones__changed
+    UNION SELECT phone_hash FROM int_account_phones__previous
+    UNION SELECT p.phone_hash FROM int_account_phones AS p JOIN dim_customer__changed AS c ON c.account_id = p.account_id
+    UNION SELECT p.phone_hash FROM int_account_phones AS p JOIN dim_customer__previous AS c ON c.account_id = p.account_id
+)
+-- Re-point the conversations of every agent version that changed tonight (a User landing late, an
+-- extension change or a deactivation landing late, an inferred agent retired).
+UNION SELECT dt FROM this WHERE agent_key IN (
+    SELECT agent_key FROM dim_agent__changed UNION SELECT agent_key FROM dim_agent__previous
+)
 """
 description = """One row per WhatsApp conversation (see int_conversations); dt is the local date of its
 first message. agent_key and queue_key are those of the first agent reply (the agent: the user

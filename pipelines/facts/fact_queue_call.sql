@@ -6,12 +6,18 @@ SELECT dt FROM stg_queue_log__changed
 UNION SELECT CAST(dt - INTERVAL '1 day' AS DATE) FROM stg_queue_log__changed
 UNION SELECT dt FROM stg_queue_log__previous
 UNION SELECT dt FROM int_calls__changed UNION SELECT dt FROM int_calls__previous
+-- Re-point the rows of every agent version that changed tonight (a User landing late, an
+-- extension change or a deactivation landing late, an inferred agent retired).
+UNION SELECT dt FROM this WHERE agent_key IN (
+    SELECT agent_key FROM dim_agent__changed UNION SELECT agent_key FROM dim_agent__previous
+)
 """
 description = """One row per call entering a queue (every ENTERQUEUE; a call may enter several queues or the
 same one twice); dt is the local date of the ENTERQUEUE. Its outcome is the first terminal event
 after it for the same call and queue, before any later ENTERQUEUE of that call to that queue:
 CONNECT answered (wait = holdtime), ABANDON abandoned (wait = waittime), EXITWITHTIMEOUT,
-EXITEMPTY or EXITWITHKEY timeout (terminal_event says which), none unknown (a PBX restart).
+EXITEMPTY or EXITWITHKEY timeout (terminal_event says which; wait = the waittime it reports),
+none unknown (a PBX restart: wait NULL).
 talk_s is the calltime of the COMPLETECALLER, COMPLETEAGENT or transfer that ends it. channel is
 the DID channel of the CDR call whose linkedid is the callid (unknown without one)."""
 tests = [
@@ -84,7 +90,7 @@ SELECT
     END AS outcome,
     t.terminal_event,
     t.ended_at,
-    CASE WHEN t.terminal_event IN ('CONNECT', 'ABANDON') THEN t.wait_s END AS wait_s,
+    t.wait_s,
     CASE WHEN t.terminal_event = 'CONNECT' THEN COALESCE(x.talk_s, 0) END AS talk_s,
     CASE
         WHEN t.terminal_event <> 'CONNECT' OR t.agent_extension IS NULL THEN -1

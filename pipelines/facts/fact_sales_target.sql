@@ -3,6 +3,10 @@ materialized = "monthly"
 strategy = "replace"
 partitions = """
 SELECT start_date FROM stg_crm_quotas__changed UNION SELECT start_date FROM stg_crm_quotas__previous
+-- Re-point the quotas of every owner whose versions changed tonight.
+UNION SELECT start_date FROM stg_crm_quotas WHERE quota_owner_id IN (
+    SELECT agent_id FROM dim_agent__changed UNION SELECT agent_id FROM dim_agent__previous
+)
 """
 description = """One row per quota (ForecastingQuota, current state); month is its StartDate, the first day
 of the month it covers. agent_key is the owner's version valid at the month's start."""

@@ -3,6 +3,12 @@ materialized = "daily"
 strategy = "replace"
 partitions = """
 SELECT dt FROM int_calls__changed UNION SELECT dt FROM int_calls__previous
+-- Re-resolve the legs answered on an extension whose users changed tonight (a User landing late,
+-- an extension change or a deactivation landing late).
+UNION SELECT dt FROM this WHERE extension IN (
+    SELECT extension FROM dim_agent__changed WHERE NOT is_inferred
+    UNION SELECT extension FROM dim_agent__previous WHERE NOT is_inferred
+)
 """
 description = """One row per answered agent leg of a call: a CDR row with disposition ANSWERED on an agent
 extension (dstchannel, or channel for outbound calls). The extension maps to the user who had

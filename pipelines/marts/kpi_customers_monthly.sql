@@ -10,20 +10,29 @@ WITH touched AS (
     UNION SELECT CAST(date_trunc('month', o.dt) AS DATE) FROM fact_order AS o
         JOIN dim_customer__previous AS c ON c.account_id = o.account_id
 )
-SELECT m FROM touched UNION SELECT CAST(m + INTERVAL '1 month' AS DATE) FROM touched
+SELECT m FROM touched
+UNION SELECT CAST(m + INTERVAL '1 month' AS DATE) FROM touched
+-- The horizon's month once it has begun (its prior customers), until it holds rows.
+UNION SELECT h FROM (
+    SELECT CAST(date_trunc('month', MAX(landing_date)) AS DATE) AS h FROM int_landing_dates
+) AS horizon
+WHERE h NOT IN (SELECT DISTINCT "month" FROM this)
 """
 description = """Per month, account first-contact channel and account owner (agent_id = the account's
 OwnerId): active_customers, accounts with at least one activated order with EffectiveDate in the
 month; orders and order_amount, those orders (orders without an account are left out);
 orders_per_customer and value_per_customer, per active customer; prior_customers, accounts with
 an activated order in the previous month; retained_customers, those of them active this month;
-retention_rate = retained / prior. An account's channel and owner are its current ones."""
+retention_rate = retained / prior. An account's channel and owner are its current ones. Months
+run up to the warehouse's horizon (the latest landing date processed, int_landing_dates): no row
+for a month that has not begun."""
 tests = [
     { unique = ["month", "channel", "agent_id"] },
 ]
 */
 WITH months AS (
     SELECT "month" FROM __partitions
+    WHERE "month" <= (SELECT CAST(date_trunc('month', MAX(landing_date)) AS DATE) FROM int_landing_dates)
 ),
 accounts AS (
     SELECT account_id, first_contact_channel AS channel, COALESCE(owner_agent_id, 'unknown') AS agent_id

@@ -11,17 +11,17 @@ WITH changed_months AS (
 quota_days AS (
     SELECT "date" AS d, month_start FROM dim_date
     WHERE month_start IN (SELECT "month" FROM fact_sales_target)
-      AND "date" <= (SELECT landing_date FROM pipeline_run)
+      AND "date" <= (SELECT MAX(landing_date) FROM int_landing_dates)
 )
 -- Every day of a month whose quotas or won opportunities changed, and every quota day not
 -- published yet (today, or days no night ran for).
 SELECT d FROM quota_days WHERE month_start IN (SELECT m FROM changed_months)
 UNION SELECT d FROM quota_days WHERE d NOT IN (SELECT DISTINCT dt FROM this)
 UNION SELECT "date" FROM dim_date
-WHERE month_start IN (SELECT m FROM changed_months) AND "date" <= (SELECT landing_date FROM pipeline_run)
+WHERE month_start IN (SELECT m FROM changed_months) AND "date" <= (SELECT MAX(landing_date) FROM int_landing_dates)
 """
-description = """For every date of a month that has a quota, from the month's first day up to the run's
-landing date (or the month's end), and every agent with a quota for that month (ForecastingQuota
+description = """For every date of a month that has a quota, from the month's first day up to the
+warehouse's horizon (the latest landing date processed, int_landing_dates) or the month's end, and every agent with a quota for that month (ForecastingQuota
 current state, StartDate = the month's first day; several quotas of one owner are summed), one
 row, even on days when nothing was won: quota_amount; won_amount_mtd, the Amount of
 opportunities owned by that agent, won, with CloseDate from the month's first day to dt;
@@ -38,7 +38,7 @@ WITH quotas AS (
 ),
 days AS (
     SELECT "date" AS dt, month_start FROM dim_date
-    WHERE "date" IN (SELECT dt FROM __partitions) AND "date" <= (SELECT landing_date FROM pipeline_run)
+    WHERE "date" IN (SELECT dt FROM __partitions) AND "date" <= (SELECT MAX(landing_date) FROM int_landing_dates)
 ),
 grid AS (
     SELECT d.dt, d.month_start, q.agent_id, q.quota_amount

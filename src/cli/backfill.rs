@@ -9,6 +9,10 @@ use super::{progress::Bar, summary};
 
 /// Process every landing date of a range in order: the same result as the nightly runs.
 ///
+/// With --full-refresh, every landing partition of the range is read once, every model is
+/// computed once over all of it from nothing, and the result replaces the warehouse: what to
+/// run after changing a model's SQL.
+///
 /// Example: kpi-etl backfill --from 2026-11-01 --to 2026-11-26 --raw ./raw --warehouse ./dwh
 #[derive(Debug, Args)]
 pub struct BackfillArgs {
@@ -22,6 +26,10 @@ pub struct BackfillArgs {
     /// JSON per run.
     #[arg(long, env = "KPI_ETL_SUMMARY", value_enum, default_value_t = SummaryFormat::Text)]
     pub summary: SummaryFormat,
+    /// Recompute every table from all landed data of the range in one pass and publish the
+    /// result as the new warehouse, instead of running the nights one after the other.
+    #[arg(long)]
+    pub full_refresh: bool,
 }
 
 impl BackfillArgs {
@@ -29,7 +37,11 @@ impl BackfillArgs {
     pub async fn execute(&self, g: &Global) -> Result<()> {
         check_range(self.from, self.to)?;
         let s = g.settings()?;
-        let summaries = kpi_etl::run::backfill(&s, self.from, self.to, &Bar::new()).await?;
+        let summaries = if self.full_refresh {
+            vec![kpi_etl::run::full_refresh(&s, self.from, self.to, &Bar::new()).await?]
+        } else {
+            kpi_etl::run::backfill(&s, self.from, self.to, &Bar::new()).await?
+        };
         match self.summary {
             SummaryFormat::Text => {
                 for s in &summaries {

@@ -54,6 +54,8 @@ pub struct FileContext {
     pub sink: RejectSink,
     /// Rows per emitted batch.
     pub batch_size: usize,
+    /// The landing date of the file (the `dt=` partition it landed in).
+    pub landed_on: NaiveDate,
 }
 
 impl FileContext {
@@ -112,6 +114,7 @@ impl Reject {
         Reject {
             source: ctx.source.clone(),
             file: ctx.file.clone(),
+            landed_on: ctx.landed_on,
             line,
             column,
             reason,
@@ -255,32 +258,32 @@ pub fn raw_schema(source: &Source) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// Registers `source`'s landed files as the streaming table `source.table`.
+/// Registers `source`'s landed files, each with its landing date, as the streaming table
+/// `source.table` (one DataFusion partition per file).
 pub fn register_raw_table(
     ctx: &SessionContext,
     raw: &Location,
     source: &Source,
-    landing: &Landing,
-    date: NaiveDate,
+    files: &[(ObjectMeta, NaiveDate)],
     sink: &RejectSink,
     batch_size: usize,
 ) -> Result<()> {
     let schema = raw_schema(source);
-    let partitions: Vec<Arc<dyn PartitionStream>> = landing
-        .files
+    let partitions: Vec<Arc<dyn PartitionStream>> = files
         .iter()
-        .map(|meta| {
+        .map(|(meta, date)| {
             Arc::new(FilePartition {
                 schema: schema.clone(),
                 raw: raw.clone(),
                 meta: meta.clone(),
                 reader: source.reader.clone(),
-                landed_on: date,
+                landed_on: *date,
                 ctx: FileContext {
                     source: source.name.clone(),
                     file: raw.show(&meta.location),
                     sink: sink.clone(),
                     batch_size,
+                    landed_on: *date,
                 },
             }) as Arc<dyn PartitionStream>
         })

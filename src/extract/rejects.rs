@@ -14,6 +14,8 @@ pub struct Reject {
     pub source: String,
     /// The file, as its URL.
     pub file: String,
+    /// The landing date of the file.
+    pub landed_on: chrono::NaiveDate,
     /// 1-based line number where the row starts.
     pub line: u64,
     /// The column at fault, when one is.

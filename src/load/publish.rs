@@ -95,6 +95,38 @@ pub async fn publish(
     Ok(out)
 }
 
+/// Removes every Parquet file of the tables in `tables` that `tables` does not list: after a full
+/// refresh, the tables hold exactly what it computed (a partition it no longer produces goes).
+pub async fn remove_unlisted(wh: &Location, tables: &[(String, WrittenTable)]) -> Result<()> {
+    for (table, written) in tables {
+        let keep: std::collections::BTreeSet<Path> = written
+            .files
+            .iter()
+            .map(|f| {
+                let rel = if f.partition.is_empty() {
+                    format!("{table}/{PART_FILE}")
+                } else {
+                    format!("{table}/{}/{PART_FILE}", f.partition)
+                };
+                wh.child(&rel)
+            })
+            .collect();
+        let files: Vec<Path> = wh
+            .store
+            .list(Some(&wh.child(table)))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .with_context(|| format!("cannot list {}", wh.show(&wh.child(table))))?;
+        for p in files {
+            if p.extension() == Some("parquet") && !keep.contains(&p) {
+                delete_retrying(wh, &p).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes the `_SUCCESS` marker.
 pub async fn mark_success(wh: &Location, marker: &SuccessMarker<'_>) -> Result<()> {
     let body = serde_json::to_vec_pretty(marker)?;

@@ -24,6 +24,53 @@ use night::Night;
 pub use rejects::REJECTS_TABLE;
 pub use settings::Settings;
 
+/// Which landing dates a run processes, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One night: the landing date's partitions, combined with the published warehouse.
+    Night(NaiveDate),
+    /// Every landing date of `from..=to` read once, every model computed once over all of it
+    /// from nothing, and the result published as the new warehouse (dbt's `--full-refresh`).
+    FullRefresh {
+        /// First landing date.
+        from: NaiveDate,
+        /// Last landing date, inclusive.
+        to: NaiveDate,
+    },
+}
+
+impl Scope {
+    /// The landing dates, in order.
+    pub fn dates(&self) -> Vec<NaiveDate> {
+        match *self {
+            Scope::Night(d) => vec![d],
+            Scope::FullRefresh { from, to } => from.iter_days().take_while(|d| *d <= to).collect(),
+        }
+    }
+
+    /// The last landing date.
+    pub fn last(&self) -> NaiveDate {
+        match *self {
+            Scope::Night(d) => d,
+            Scope::FullRefresh { to, .. } => to,
+        }
+    }
+
+    /// Whether it is a full refresh.
+    pub fn is_full_refresh(&self) -> bool {
+        matches!(self, Scope::FullRefresh { .. })
+    }
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::Night(d) => write!(f, "{d}"),
+            Scope::FullRefresh { from, to } => write!(f, "{from}..{to}"),
+        }
+    }
+}
+
 /// What one source contributed to a run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SourceSummary {
@@ -44,8 +91,10 @@ pub struct SourceSummary {
 pub struct RunSummary {
     /// Unique run id.
     pub run_id: String,
-    /// Landing date processed.
+    /// Landing date processed (the last one, for a full refresh).
     pub landing_date: NaiveDate,
+    /// Whether it was a full refresh of every date up to `landing_date`.
+    pub full_refresh: bool,
     /// Per source.
     pub sources: Vec<SourceSummary>,
     /// Per table published.
@@ -69,16 +118,36 @@ pub async fn run_date(
     date: NaiveDate,
     progress: &dyn Progress,
 ) -> Result<RunSummary> {
+    run(settings, Scope::Night(date), progress).await
+}
+
+/// Recomputes every table from all landed data of `from..=to` in one pass and publishes it as
+/// the new warehouse: what a user runs after changing a model, and the oracle of the nightly
+/// runs (after them, every table must be equal to this).
+pub async fn full_refresh(
+    settings: &Settings,
+    from: NaiveDate,
+    to: NaiveDate,
+    progress: &dyn Progress,
+) -> Result<RunSummary> {
+    run(settings, Scope::FullRefresh { from, to }, progress).await
+}
+
+/// Runs the pipeline over `scope` and publishes the result.
+pub async fn run(settings: &Settings, scope: Scope, progress: &dyn Progress) -> Result<RunSummary> {
+    let date = scope.last();
     let started = Instant::now();
     let started_at = Utc::now();
     let config = PipelineConfig::load_or_embedded(&settings.pipeline)?;
     let raw = Location::open_existing(&settings.raw).context("raw landing zone")?;
     let wh = Location::open(&settings.warehouse).context("warehouse")?;
-    let run_id = format!(
-        "{}_{}",
-        date.format("%Y-%m-%d"),
-        started_at.format("%Y%m%dT%H%M%S%3fZ")
-    );
+    let run_id = match scope {
+        Scope::Night(d) => format!("{}_{}", d, started_at.format("%Y%m%dT%H%M%S%3fZ")),
+        Scope::FullRefresh { from, to } => format!(
+            "full-refresh_{from}_{to}_{}",
+            started_at.format("%Y%m%dT%H%M%S%3fZ")
+        ),
+    };
     tracing::info!(%run_id, raw = %raw.display, warehouse = %wh.display, "run starting");
     let arguments = artifacts::Arguments {
         raw: raw.display.clone(),
@@ -87,13 +156,13 @@ pub async fn run_date(
         timezone: settings.timezone.to_string(),
     };
     let mut night =
-        Night::prepare(settings, &config, date, run_id.clone(), raw, wh.clone()).await?;
+        Night::prepare(settings, &config, scope, run_id.clone(), raw, wh.clone()).await?;
     let manifest = artifacts::Manifest::of(night.compiled());
     let outcome = night.run(progress).await;
     let log = &night.log;
     let results = artifacts::RunResults {
         run_id: run_id.clone(),
-        landing_date: date.to_string(),
+        landing_date: scope.to_string(),
         status: RunStatus::of(&outcome),
         started_at: started_at.to_rfc3339(),
         finished_at: Utc::now().to_rfc3339(),
@@ -116,6 +185,7 @@ pub async fn run_date(
     Ok(RunSummary {
         run_id,
         landing_date: date,
+        full_refresh: scope.is_full_refresh(),
         sources: per_source(&log.sink),
         published,
         rejects: log.sink.rejects().len() as u64,

@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::path::Path;
 
+use super::Scope;
 use super::artifacts::ModelRun;
 use super::rejects::{REJECTS_TABLE, write_rejects};
 use super::settings::Settings;
@@ -41,7 +42,7 @@ pub struct NightLog {
 /// One landing date's run, from compiled models to published tables.
 pub struct Night<'a> {
     config: &'a PipelineConfig,
-    date: NaiveDate,
+    scope: Scope,
     run_id: String,
     raw: Location,
     wh: Location,
@@ -59,7 +60,7 @@ impl<'a> Night<'a> {
     pub async fn prepare(
         settings: &'a Settings,
         config: &'a PipelineConfig,
-        date: NaiveDate,
+        scope: Scope,
         run_id: String,
         raw: Location,
         wh: Location,
@@ -73,7 +74,7 @@ impl<'a> Night<'a> {
         let staging = wh.child(&format!("_staging/{run_id}"));
         Ok(Self {
             config,
-            date,
+            scope,
             run_id,
             raw,
             wh,
@@ -105,35 +106,41 @@ impl<'a> Night<'a> {
         outcome
     }
 
-    /// Extract: registers this landing date's partition of every source as a streaming table.
-    /// Fails with [`Error::NoInput`] when no source has a single file.
+    /// Extract: registers the landing partitions of every source (this night's date, or every
+    /// date of a full refresh) as one streaming table per source. Fails with
+    /// [`Error::NoInput`] when no source has a single file.
     pub async fn extract(&mut self) -> Result<()> {
-        run_tables::register(&self.ctx, self.config, self.date)?;
+        let dates = self.scope.dates();
+        run_tables::register(&self.ctx, self.config, &dates)?;
         self.sources = extract::sources(self.config)?;
         let mut listed: BTreeMap<String, usize> = BTreeMap::new();
         for s in &self.sources {
-            let landing = extract::list_landing(&self.raw, s, self.date).await?;
-            if landing.files.is_empty() && !listed.contains_key(&s.dir) {
-                self.log.warnings.push(format!(
-                    "no {} files landed in {}",
-                    s.name, landing.partition
-                ));
-            }
-            for f in &landing.ignored {
-                self.log
-                    .warnings
-                    .push(format!("ignored {f}: not a {} file", s.name));
+            let mut files = Vec::new();
+            for date in &dates {
+                let landing = extract::list_landing(&self.raw, s, *date).await?;
+                let seen = listed.contains_key(&s.dir);
+                if landing.files.is_empty() && !seen && !self.scope.is_full_refresh() {
+                    self.log.warnings.push(format!(
+                        "no {} files landed in {}",
+                        s.name, landing.partition
+                    ));
+                }
+                for f in &landing.ignored {
+                    self.log
+                        .warnings
+                        .push(format!("ignored {f}: not a {} file", s.name));
+                }
+                files.extend(landing.files.into_iter().map(|f| (f, *date)));
             }
             extract::register_raw_table(
                 &self.ctx,
                 &self.raw,
                 s,
-                &landing,
-                self.date,
+                &files,
                 &self.log.sink,
                 self.config.pipeline.batch_size,
             )?;
-            *listed.entry(s.dir.clone()).or_default() += landing.files.len();
+            *listed.entry(s.dir.clone()).or_default() += files.len();
         }
         self.log.warnings.dedup();
         for w in &self.log.warnings {
@@ -141,7 +148,7 @@ impl<'a> Night<'a> {
         }
         if listed.values().all(|n| *n == 0) {
             return Err(Error::NoInput {
-                date: self.date,
+                date: self.scope.last(),
                 detail: format!("no file in any source partition under {}", self.raw.display),
             });
         }
@@ -159,6 +166,7 @@ impl<'a> Night<'a> {
             warehouse: &self.wh,
             staging: self.staging.clone(),
             scratch: &scratch.location,
+            fresh: self.scope.is_full_refresh(),
         };
         let recorder = Recorder {
             inner: progress,
@@ -233,14 +241,18 @@ impl<'a> Night<'a> {
             .collect();
         tables.push((
             REJECTS_TABLE.to_string(),
-            write_rejects(&self.wh, &self.staging, &self.log.sink, self.date).await?,
+            write_rejects(&self.wh, &self.staging, &self.log.sink, &self.scope.dates()).await?,
         ));
         let published = publish::publish(&self.wh, &self.staging, &tables).await?;
+        if self.scope.is_full_refresh() {
+            // The result is the whole new warehouse: what it does not hold goes.
+            publish::remove_unlisted(&self.wh, &tables).await?;
+        }
         publish::mark_success(
             &self.wh,
             &SuccessMarker {
                 run_id: &self.run_id,
-                landing_date: self.date.to_string(),
+                landing_date: self.scope.to_string(),
                 finished_at: Utc::now().to_rfc3339(),
                 published: published.clone(),
             },

@@ -17,15 +17,38 @@ use crate::storage::Location;
 /// The table's name.
 pub const REJECTS_TABLE: &str = "rejects";
 
-/// Stages the landing date's partition of `rejects`. It is always written, even with no reject:
-/// a re-run after a fix clears the rejects of the failed attempt.
+/// Stages the partitions of `rejects` of the night's landing dates, one per date. Each is always
+/// written, even with no reject: a re-run after a fix clears the rejects of the failed attempt.
 pub async fn write_rejects(
     wh: &Location,
     staging: &Path,
     sink: &RejectSink,
+    dates: &[NaiveDate],
+) -> Result<WrittenTable> {
+    let all = sink.rejects();
+    let mut written: Option<WrittenTable> = None;
+    for date in dates {
+        let of_date: Vec<extract::Reject> = all
+            .iter()
+            .filter(|r| r.landed_on == *date)
+            .cloned()
+            .collect();
+        let w = write_partition(wh, staging, &of_date, *date).await?;
+        match &mut written {
+            Some(t) => t.files.extend(w.files),
+            None => written = Some(w),
+        }
+    }
+    written.ok_or_else(|| crate::error::Error::Invalid("a night has a landing date".into()))
+}
+
+/// Stages one landing date's partition of `rejects`.
+async fn write_partition(
+    wh: &Location,
+    staging: &Path,
+    rejects: &[extract::Reject],
     date: NaiveDate,
 ) -> Result<WrittenTable> {
-    let rejects = sink.rejects();
     let schema = Arc::new(Schema::new(vec![
         Field::new("source", DataType::Utf8, false),
         Field::new("file", DataType::Utf8, false),

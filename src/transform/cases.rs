@@ -276,7 +276,7 @@ impl<'a> CaseRunner<'a> {
         }
         let defaults: BTreeMap<&str, RecordBatch> = run_tables::batches(
             self.config,
-            landing.unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")),
+            &[landing.unwrap_or(NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date"))],
         )?
         .into_iter()
         .collect();

@@ -67,10 +67,17 @@ impl Shape<'_> {
             .map(|p| in_dates(&format!("{qualifier}{}", quote(p)), self.touched))
     }
 
+    /// The merge key of `left` and `right` compared NULL-safely: a key column may be NULL (an
+    /// empty queue_log data field), and `=` is never true on NULL.
     fn key_match(&self, left: &str, right: &str) -> String {
         self.key
             .iter()
-            .map(|k| format!("{left}.{k} = {right}.{k}", k = quote(k)))
+            .map(|k| {
+                format!(
+                    "({left}.{k} IS NOT DISTINCT FROM {right}.{k})",
+                    k = quote(k)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" AND ")
     }

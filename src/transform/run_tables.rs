@@ -16,7 +16,8 @@ use crate::error::Result;
 
 /// `pipeline_contexts (dcontext, direction)`: the dialplan contexts and their direction.
 pub const CONTEXTS_TABLE: &str = "pipeline_contexts";
-/// `pipeline_run (landing_date)`: one row, the run's landing date.
+/// `pipeline_run (landing_date)`: the landing dates the run processes (one for a night, every
+/// date of the range for a full refresh).
 pub const RUN_TABLE: &str = "pipeline_run";
 /// `pipeline_service_levels (channel_group, threshold_s)`.
 pub const SERVICE_LEVELS_TABLE: &str = "pipeline_service_levels";
@@ -49,10 +50,10 @@ pub fn schemas() -> Vec<(&'static str, SchemaRef)> {
     ]
 }
 
-/// The run tables' rows for a pipeline and a landing date.
+/// The run tables' rows for a pipeline and the run's landing dates.
 pub fn batches(
     config: &PipelineConfig,
-    date: NaiveDate,
+    dates: &[NaiveDate],
 ) -> Result<Vec<(&'static str, RecordBatch)>> {
     let mut names = Vec::new();
     let mut dirs = Vec::new();
@@ -75,9 +76,12 @@ pub fn batches(
         ),
         (
             RUN_TABLE,
-            vec![Arc::new(Date32Array::from(vec![
-                crate::extract::parse::days_since_epoch(date),
-            ]))],
+            vec![Arc::new(Date32Array::from(
+                dates
+                    .iter()
+                    .map(|d| crate::extract::parse::days_since_epoch(*d))
+                    .collect::<Vec<_>>(),
+            ))],
         ),
         (
             SERVICE_LEVELS_TABLE,
@@ -105,8 +109,8 @@ pub fn batches(
 }
 
 /// Registers the run tables in `ctx` (replacing any earlier registration).
-pub fn register(ctx: &SessionContext, config: &PipelineConfig, date: NaiveDate) -> Result<()> {
-    for (name, batch) in batches(config, date)? {
+pub fn register(ctx: &SessionContext, config: &PipelineConfig, dates: &[NaiveDate]) -> Result<()> {
+    for (name, batch) in batches(config, dates)? {
         let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
         ctx.deregister_table(name)?;
         ctx.register_table(name, Arc::new(table))?;

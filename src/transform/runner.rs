@@ -72,6 +72,9 @@ pub struct Runner<'a> {
     pub staging: Path,
     /// Local scratch space for intermediate results.
     pub scratch: &'a Location,
+    /// Ignore what the warehouse holds: every model computes its whole table from the night's
+    /// inputs alone (a full refresh).
+    pub fresh: bool,
 }
 
 /// One model's night, as the steps of [`Runner::run_one`] fill it in.
@@ -167,7 +170,7 @@ impl Runner<'_> {
             .context("planning the model's query")?;
         let schema: SchemaRef = Arc::new(planned.schema().as_arrow().clone());
         let published = self.warehouse.child(&m.name);
-        if has_parquet(self.warehouse, &published).await? {
+        if self.is_published(&published).await? {
             let file_schema = crate::load::types::warehouse_schema(&m.name, &schema, partition)?;
             self.register_listing(
                 "this",
@@ -256,7 +259,7 @@ impl Runner<'_> {
     /// Step 4: the published table as `__old_<model>`, or an empty one; whether it exists.
     async fn register_published(&self, n: &Night<'_>) -> Result<bool> {
         let published = self.warehouse.child(&n.model.name);
-        if !has_parquet(self.warehouse, &published).await? {
+        if !self.is_published(&published).await? {
             register_empty(self.ctx, &n.tables.old, &n.new_schema, n.partition)?;
             return Ok(false);
         }
@@ -350,6 +353,11 @@ impl Runner<'_> {
             &incremental::previous(&after, &before),
         )
         .await
+    }
+
+    /// Whether the warehouse holds the table at `dir` (never, for a full refresh).
+    async fn is_published(&self, dir: &Path) -> Result<bool> {
+        Ok(!self.fresh && has_parquet(self.warehouse, dir).await?)
     }
 
     async fn register_view(&self, name: &str, sql: &str) -> Result<()> {

@@ -89,11 +89,11 @@ fn changes_compare_the_rows_of_what_the_night_touched() {
     let (after, before) = after_and_before(&s, true);
     assert_eq!(
         after,
-        r#"SELECT s.* FROM "__staged_dim_agent" AS s WHERE EXISTS (SELECT 1 FROM "__new_dim_agent" AS n WHERE n."agent_id" = s."agent_id" AND n."valid_from" = s."valid_from")"#
+        r#"SELECT s.* FROM "__staged_dim_agent" AS s WHERE EXISTS (SELECT 1 FROM "__new_dim_agent" AS n WHERE (n."agent_id" IS NOT DISTINCT FROM s."agent_id") AND (n."valid_from" IS NOT DISTINCT FROM s."valid_from"))"#
     );
     assert_eq!(
         before,
-        r#"SELECT s.* FROM "__old_dim_agent" AS s WHERE EXISTS (SELECT 1 FROM "__new_dim_agent" AS n WHERE n."agent_id" = s."agent_id" AND n."valid_from" = s."valid_from")"#
+        r#"SELECT s.* FROM "__old_dim_agent" AS s WHERE EXISTS (SELECT 1 FROM "__new_dim_agent" AS n WHERE (n."agent_id" IS NOT DISTINCT FROM s."agent_id") AND (n."valid_from" IS NOT DISTINCT FROM s."valid_from"))"#
     );
     assert_eq!(
         changed("A", "B"),

@@ -4,6 +4,7 @@ mod cases;
 mod cli;
 mod common;
 mod consumers;
+mod convergence;
 mod dst;
 mod formats;
 mod generated;

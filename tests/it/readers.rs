@@ -29,7 +29,8 @@ async fn read(
     let landing = extract::list_landing(&loc, source, d(date)).await?;
     let ctx = SessionContext::new();
     let sink = RejectSink::new();
-    extract::register_raw_table(&ctx, &loc, source, &landing, d(date), &sink, 3)?;
+    let files: Vec<_> = landing.files.iter().map(|f| (f.clone(), d(date))).collect();
+    extract::register_raw_table(&ctx, &loc, source, &files, &sink, 3)?;
     let sql = sql.replace(" t", &format!(" {}", source.table));
     let batches = ctx
         .sql(&sql)
@@ -386,7 +387,12 @@ async fn cdr_column_layout_is_configurable() {
         .unwrap();
     let ctx = SessionContext::new();
     let sink = RejectSink::new();
-    extract::register_raw_table(&ctx, &loc, source, &landing, d("2026-11-26"), &sink, 100).unwrap();
+    let files: Vec<_> = landing
+        .files
+        .iter()
+        .map(|f| (f.clone(), d("2026-11-26")))
+        .collect();
+    extract::register_raw_table(&ctx, &loc, source, &files, &sink, 100).unwrap();
     let b = ctx
         .sql("SELECT linkedid, answer, \"sequence\" FROM raw_cdr")
         .await
