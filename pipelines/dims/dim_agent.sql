@@ -3,8 +3,10 @@ materialized = "table"
 unique_key = ["agent_key"]
 description = """SCD type 2 over the versions of each CRM User: one row per version, valid from its
 LastModifiedDate (the first version from the beginning of time) to the next version's.
-Extensions the PBX or WhatsApp used when no user had them become inferred agents
-`ext:<extension>`. agent_key is derived from (Id, version time), so it never changes. The
+Every extension the PBX or WhatsApp ever used has an inferred agent `ext:<extension>`; a fact
+points to it only for the events no user version covers (a User landing late re-points them to
+the user and leaves the inferred member unused, so the table is the same whatever order the
+landing dates ran in). agent_key is derived from (Id, version time), so it never changes. The
 unknown agent has key -1."""
 tests = [
     { unique = ["agent_key"] },
@@ -42,11 +44,7 @@ used AS (
     UNION ALL SELECT agent_extension, status_at FROM stg_whatsapp_statuses__changed
 ),
 unmatched AS (
-    SELECT DISTINCT e.extension
-    FROM used AS e
-    LEFT JOIN users AS u
-        ON u.extension = e.extension AND e.used_at >= u.valid_from AND e.used_at < u.valid_to
-    WHERE e.extension IS NOT NULL AND u.agent_id IS NULL
+    SELECT DISTINCT extension FROM used WHERE extension IS NOT NULL
 )
 SELECT * FROM users
 UNION ALL

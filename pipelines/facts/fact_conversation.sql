@@ -15,6 +15,8 @@ UNION SELECT dt FROM this WHERE customer_phone_hash IN (
 -- extension change or a deactivation landing late, an inferred agent retired).
 UNION SELECT dt FROM this WHERE agent_key IN (
     SELECT agent_key FROM dim_agent__changed UNION SELECT agent_key FROM dim_agent__previous
+    UNION SELECT surrogate_key('ext:' || extension) FROM dim_agent__changed WHERE NOT is_inferred
+    UNION SELECT surrogate_key('ext:' || extension) FROM dim_agent__previous WHERE NOT is_inferred
 )
 """
 description = """One row per WhatsApp conversation (see int_conversations); dt is the local date of its

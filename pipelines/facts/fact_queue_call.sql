@@ -10,6 +10,8 @@ UNION SELECT dt FROM int_calls__changed UNION SELECT dt FROM int_calls__previous
 -- extension change or a deactivation landing late, an inferred agent retired).
 UNION SELECT dt FROM this WHERE agent_key IN (
     SELECT agent_key FROM dim_agent__changed UNION SELECT agent_key FROM dim_agent__previous
+    UNION SELECT surrogate_key('ext:' || extension) FROM dim_agent__changed WHERE NOT is_inferred
+    UNION SELECT surrogate_key('ext:' || extension) FROM dim_agent__previous WHERE NOT is_inferred
 )
 """
 description = """One row per call entering a queue (every ENTERQUEUE; a call may enter several queues or the

@@ -120,6 +120,21 @@ pub fn merge_content(s: &Shape, has_old: bool, latest_by: Option<&str>) -> Strin
     )
 }
 
+/// `delete_insert`: the night's rows, plus the published rows (of the touched partitions) whose
+/// key the night's rows do not hold.
+pub fn delete_insert_content(s: &Shape, has_old: bool) -> String {
+    let new = format!("SELECT {} FROM {}", s.cols(), quote(&s.tables.new));
+    if !has_old {
+        return new;
+    }
+    format!(
+        "{new} UNION ALL SELECT * FROM ({}) AS o WHERE NOT EXISTS (SELECT 1 FROM {} AS n WHERE {})",
+        old_in_touched(s),
+        quote(&s.tables.new),
+        s.key_match("n", "o")
+    )
+}
+
 /// The published partitions among the rebuilt ones (each must be rewritten, empty if need be).
 pub fn old_partitions_among(s: &Shape) -> Option<String> {
     let p = s.partition?;
@@ -146,11 +161,11 @@ pub fn table_view(s: &Shape, wrote: bool) -> String {
 }
 
 /// The rows after and before the night, for what it touched: the keys of the night's rows
-/// (`merge`) or the touched partitions (`replace`).
-pub fn after_and_before(s: &Shape, merge: bool) -> (String, String) {
+/// (`merge` and `delete_insert`, `by_key`) or the touched partitions (`replace`).
+pub fn after_and_before(s: &Shape, by_key: bool) -> (String, String) {
     let staged = quote(&s.tables.staged);
     let old = quote(&s.tables.old);
-    if merge {
+    if by_key {
         let semi = |table: &str| {
             format!(
                 "SELECT s.* FROM {table} AS s WHERE EXISTS (SELECT 1 FROM {} AS n WHERE {})",

@@ -4,6 +4,7 @@
 //! /* kpi-etl
 //! materialized = "daily"            # daily (partitions on dt) | monthly (on month) | table
 //! strategy = "merge"                # merge new rows into the partitions they touch | replace them
+//!                                   # | delete_insert: replace the rows of the keys they hold
 //! unique_key = ["uniqueid", "sequence"]
 //! latest_by = "landed_on DESC, source_file DESC, source_line DESC"
 //! description = "One row per CDR row."
@@ -65,6 +66,10 @@ pub enum Strategy {
     Merge,
     /// The model's rows are the whole new content of the partitions they touch.
     Replace,
+    /// The model's rows are the whole new content of the `unique_key` values they hold: every
+    /// published row with one of those values goes, the night's rows come in (dbt's
+    /// `delete+insert`). For an index recomputed per key, where a key may lose rows.
+    DeleteInsert,
 }
 
 impl Strategy {
@@ -73,6 +78,7 @@ impl Strategy {
         match self {
             Strategy::Merge => "merge",
             Strategy::Replace => "replace",
+            Strategy::DeleteInsert => "delete_insert",
         }
     }
 }
@@ -98,7 +104,8 @@ pub struct ModelConfig {
     /// Merge or replace.
     #[serde(default)]
     pub strategy: Strategy,
-    /// Columns identifying a row, for `merge`.
+    /// Columns identifying a row (`merge`), or the group of rows replaced together
+    /// (`delete_insert`).
     #[serde(default)]
     pub unique_key: Vec<String>,
     /// SQL ORDER BY list choosing the row kept among those sharing a key; `__source_rank` is 0
@@ -158,8 +165,11 @@ impl Model {
             t.validate()
                 .map_err(|e| Error::config(shown, format!("invalid data test: {e}")))?;
         }
-        if config.strategy == Strategy::Merge && config.unique_key.is_empty() {
-            return Err(Error::config(shown, "strategy merge needs a unique_key"));
+        if config.strategy != Strategy::Replace && config.unique_key.is_empty() {
+            return Err(Error::config(
+                shown,
+                format!("strategy {} needs a unique_key", config.strategy),
+            ));
         }
         let statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
             .map_err(|e| Error::config_caused(shown, "SQL syntax error", e))?;

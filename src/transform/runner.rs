@@ -296,6 +296,7 @@ impl Runner<'_> {
             Strategy::Merge => {
                 incremental::merge_content(&s, n.has_old, n.model.config.latest_by.as_deref())
             }
+            Strategy::DeleteInsert => incremental::delete_insert_content(&s, n.has_old),
         };
         let stream = self
             .ctx
@@ -342,7 +343,7 @@ impl Runner<'_> {
         self.register_view(&n.model.name, &incremental::table_view(&s, wrote))
             .await?;
         let (after, before) =
-            incremental::after_and_before(&s, n.model.config.strategy == Strategy::Merge);
+            incremental::after_and_before(&s, n.model.config.strategy != Strategy::Replace);
         self.register_view(
             &format!("{}__changed", n.model.name),
             &incremental::changed(&after, &before),

@@ -174,7 +174,7 @@ async fn badly_written_cases_are_errors_naming_the_file_and_the_problem() {
 #[tokio::test]
 async fn a_model_reading_the_run_date_needs_a_landing_date() {
     let mut config = PipelineConfig::load(&pipeline()).unwrap();
-    let rel = "marts/kpi_target_attainment.cases.toml";
+    let rel = "intermediate/int_landing_dates.cases.toml";
     config.files.retain(|f| f.relative != rel);
     config.files.push(PipelineFile {
         shown: format!("test:{rel}"),
@@ -184,7 +184,7 @@ async fn a_model_reading_the_run_date_needs_a_landing_date() {
     let runner = CaseRunner::new(&config, chrono_tz::Europe::Madrid)
         .await
         .unwrap();
-    let cases = runner.cases(&["kpi_target_attainment".into()]).unwrap();
+    let cases = runner.cases(&["int_landing_dates".into()]).unwrap();
     let e = kpi_etl::error::describe(&runner.run(&cases[0]).await.unwrap_err());
     assert!(e.contains("landing_date"), "{e}");
     assert!(Path::new(&pipeline()).exists());

@@ -135,3 +135,19 @@ fn identifiers_are_quoted_and_no_dates_is_false() {
         r#"SELECT "a""b", "dt" FROM "__old_we""ird" WHERE FALSE"#
     );
 }
+
+#[test]
+fn delete_insert_replaces_every_published_row_of_the_keys_it_holds() {
+    let t = Tables::of("int_phone_agent_touches");
+    let cols = names(&["phone_hash", "agent_id", "first_touch_date"]);
+    let key = names(&["phone_hash"]);
+    let s = shape(&t, &cols, &key, false);
+    assert_eq!(
+        kpi_etl::transform::incremental::delete_insert_content(&s, true),
+        r#"SELECT "phone_hash", "agent_id", "first_touch_date" FROM "__new_int_phone_agent_touches" UNION ALL SELECT * FROM (SELECT "phone_hash", "agent_id", "first_touch_date" FROM "__old_int_phone_agent_touches") AS o WHERE NOT EXISTS (SELECT 1 FROM "__new_int_phone_agent_touches" AS n WHERE (n."phone_hash" IS NOT DISTINCT FROM o."phone_hash"))"#
+    );
+    assert_eq!(
+        kpi_etl::transform::incremental::delete_insert_content(&s, false),
+        r#"SELECT "phone_hash", "agent_id", "first_touch_date" FROM "__new_int_phone_agent_touches""#
+    );
+}

@@ -10,7 +10,10 @@
 //! changed, accounts renamed, leads and opportunities deleted later (`IsDeleted`), Orders going
 //! Draft -> Activated (or Cancelled), renewal orders without opportunity a month later, a
 //! user's Extension changed and a user deactivated mid-period, quotas edited mid-month and
-//! one owner with two quotas for the same month. The first partition is a full extract of Users
+//! one owner with two quotas for the same month. Late-arriving records: a User missing from
+//! the first full extract that lands three days in, the extension change landing two days and
+//! the deactivation one day after they happened, Accounts landing two days after the
+//! conversion that names them; Accounts and activated Orders deleted later. The first partition is a full extract of Users
 //! and quotas whose `LastModifiedDate` may precede it.
 
 use std::collections::BTreeMap;
@@ -173,7 +176,8 @@ impl Crm {
     }
 
     /// The batch of the landing date of a version modified at `t`; None after the last date
-    /// (not landed yet). Versions older than the first date land in the first partition.
+    /// (not landed yet). Versions older than the first date land in the first partition. A
+    /// version that lands late is pushed with the instant it lands at instead (`push_*_at`).
     fn batch(&mut self, t: i64) -> Option<&mut DayBatch> {
         let d = local_date(self.tz, t);
         if d > self.to {
@@ -183,12 +187,22 @@ impl Crm {
     }
 
     fn push_user(&mut self, r: UserRec) {
-        if let Some(b) = self.batch(r.modified) {
+        let at = r.modified;
+        self.push_user_at(r, at);
+    }
+    /// A User version that lands at `landed` (late: after its LastModifiedDate's day).
+    fn push_user_at(&mut self, r: UserRec, landed: i64) {
+        if let Some(b) = self.batch(landed) {
             b.users.push(r);
         }
     }
     fn push_account(&mut self, r: AccountRec) {
-        if let Some(b) = self.batch(r.modified) {
+        let at = r.modified;
+        self.push_account_at(r, at);
+    }
+    /// An Account version that lands at `landed`.
+    fn push_account_at(&mut self, r: AccountRec, landed: i64) {
+        if let Some(b) = self.batch(landed) {
             b.accounts.push(r);
         }
     }
@@ -235,16 +249,24 @@ impl Crm {
                 modified: from_mid - DAY * (3 + i % 20) - r.random_range(0..3600),
             };
             let mut cur = base.clone();
-            self.push_user(base);
+            if i == 4 {
+                // Hazard: a user missing from the first full extract, whose record (created long
+                // ago) lands three days in, after the calls and chats it answered.
+                self.push_user_at(base, from_mid + 3 * DAY + 9 * 3600);
+            } else {
+                self.push_user(base);
+            }
             if let Some((t, e)) = a.ext_change {
                 cur.ext = Some(e);
                 cur.modified = t;
-                self.push_user(cur.clone());
+                // Hazard: the extension change lands two days after it happened.
+                self.push_user_at(cur.clone(), t + 2 * DAY);
             }
             if let Some(t) = a.left_at {
                 cur.active = false;
                 cur.modified = t;
-                self.push_user(cur);
+                // Hazard: the deactivation lands a day late.
+                self.push_user_at(cur, t + DAY);
             }
         }
         let mut month = self.from.with_day(1).unwrap_or(self.from);
@@ -440,7 +462,13 @@ impl Crm {
             modified: t_conv,
             deleted: false,
         };
-        self.push_account(acc.clone());
+        if acc.id.key() % 100 < 15 {
+            // Hazard: the Account lands two days after the lead conversion that names it (and
+            // after the calls of its phone).
+            self.push_account_at(acc.clone(), t_conv + 2 * DAY);
+        } else {
+            self.push_account(acc.clone());
+        }
         let mut opp = OppRec {
             id: self.opp_ids.next_id(),
             account: acc.id,
@@ -513,6 +541,12 @@ impl Crm {
         if r.random_bool(0.05) {
             acc.name = format!("{} S.L.", acc.name);
             acc.modified = t_conv + r.random_range(2 * DAY..20 * DAY);
+            self.push_account(acc.clone());
+        }
+        if acc.id.key() % 100 >= 97 {
+            // Hazard: an Account deleted later (its orders and calls lose their customer).
+            acc.deleted = true;
+            acc.modified = t_conv + 3 * DAY + (acc.id.key() % 7) as i64 * DAY;
             self.push_account(acc);
         }
     }
@@ -552,7 +586,13 @@ impl Crm {
         let activated = !r.random_bool(0.06);
         ord.status = if activated { "Activated" } else { "Cancelled" };
         ord.modified = t_act;
-        self.push_order(ord);
+        self.push_order(ord.clone());
+        if activated && ord.id.key() % 100 < 3 {
+            // Hazard: an activated Order deleted days later (it counts nowhere any more).
+            ord.deleted = true;
+            ord.modified = t_act + 2 * DAY + (ord.id.key() % 5) as i64 * DAY;
+            self.push_order(ord);
+        }
         if activated && opp.is_some() && r.random_bool(0.3) {
             let t_r = t_act + r.random_range(28 * DAY..35 * DAY);
             self.order_no += 1;

@@ -8,7 +8,8 @@
 //! `pbx1-` system name; calls in both occurrences of the repeated DST hour; calls crossing
 //! midnight (their rows land in the next day's file, their queue_log lines split across days);
 //! a second, gzip-compressed CDR file whose first rows repeat the last rows of `Master.csv`;
-//! rows repeated in the next day's partition; calls that enter two queues (EXITWITHKEY), blind
+//! rows repeated in the next day's partition; calls that enter two queues (EXITWITHKEY), attended
+//! and blind
 //! transfers, ENTERQUEUE without terminal event and without CDR (PBX restart), queue start-up and
 //! pause lines, outbound, internal and survey (neither inbound nor outbound) calls.
 
@@ -615,14 +616,27 @@ impl<'a> Gen<'a> {
             tx,
             "ANSWERED",
         );
-        self.ql(
-            tx,
-            &c.uid,
-            qname,
-            &agent_name,
-            "BLINDTRANSFER",
-            &[&ext2, &"from-internal", &a.wait, &(tx - a.at), &pos],
-        );
+        if tx % 3 == 0 {
+            // Hazard: an attended transfer (Asterisk 12+: method, bridge, holdtime, calltime,
+            // original position).
+            self.ql(
+                tx,
+                &c.uid,
+                qname,
+                &agent_name,
+                "ATTENDEDTRANSFER",
+                &[&"BRIDGE", &c.uid, &a.wait, &(tx - a.at), &pos],
+            );
+        } else {
+            self.ql(
+                tx,
+                &c.uid,
+                qname,
+                &agent_name,
+                "BLINDTRANSFER",
+                &[&ext2, &"from-internal", &a.wait, &(tx - a.at), &pos],
+            );
+        }
         let ring2 = self.rng.random_range(3..12);
         let end2 = tx + ring2 + exp_secs(&mut self.rng, 150.0, 10, 3600);
         let chan2 = self.new_chan(ext2);
