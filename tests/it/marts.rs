@@ -251,3 +251,73 @@ async fn marts_reconcile_with_the_facts_on_a_generated_month() {
     .await;
     assert_eq!(dst, vec!["true"]);
 }
+
+/// queue_log lines exactly as Asterisk writes them: empty trailing data fields (`ENTERQUEUE||caller|pos`,
+/// `QUEUESTART|`), a member added from the CLI, and every terminal event with its own layout.
+#[tokio::test]
+async fn queue_log_lines_as_asterisk_writes_them_reach_the_queue_facts_with_every_wait() {
+    let raw = tempfile::tempdir().unwrap();
+    let wh = tempfile::tempdir().unwrap();
+    let r = raw.path();
+    put(r, "crm/User/dt=2026-11-26/User.csv", USERS);
+    let t = 1_795_683_600; // 2026-11-26 09:00Z
+    let line = |dt: i64, uid: &str, rest: &str| format!("{}|{uid}|{rest}\n", t + dt);
+    let mut log = String::new();
+    log += &line(0, "NONE", "NONE|NONE|QUEUESTART|");
+    log += &line(1, "CLI", "soporte|PJSIP/201|ADDMEMBER|");
+    // Answered after 10 s, 60 s of talk.
+    log += &line(10, "1795683610.1", "soporte|NONE|ENTERQUEUE||612345678|1");
+    log += &line(
+        20,
+        "1795683610.1",
+        "soporte|PJSIP/201|CONNECT|10|1795683620.2|3",
+    );
+    log += &line(
+        80,
+        "1795683610.1",
+        "soporte|PJSIP/201|COMPLETECALLER|10|60|1",
+    );
+    // Abandoned after 15 s: ABANDON|position|origposition|waittime.
+    log += &line(100, "1795683700.3", "soporte|NONE|ENTERQUEUE||612345679|1");
+    log += &line(115, "1795683700.3", "soporte|NONE|ABANDON|1|1|15");
+    // Timed out after 300 s: EXITWITHTIMEOUT|position|origposition|waittime.
+    log += &line(200, "1795683800.4", "soporte|NONE|ENTERQUEUE||612345680|1");
+    log += &line(500, "1795683800.4", "soporte|NONE|EXITWITHTIMEOUT|1|1|300");
+    // Left with a key after 40 s: EXITWITHKEY|key|position|origposition|waittime.
+    log += &line(600, "1795684200.5", "soporte|NONE|ENTERQUEUE||612345681|2");
+    log += &line(640, "1795684200.5", "soporte|NONE|EXITWITHKEY|5|2|2|40");
+    // No member: EXITEMPTY|position|origposition|waittime.
+    log += &line(700, "1795684300.6", "soporte|NONE|ENTERQUEUE||612345682|1");
+    log += &line(701, "1795684300.6", "soporte|NONE|EXITEMPTY|1|1|1");
+    // No terminal event at all (a PBX restart).
+    log += &line(800, "1795684400.7", "soporte|NONE|ENTERQUEUE||612345683|1");
+    // Only the queue_log landed: no CDR of these calls.
+    put(r, "pbx/queue_log/dt=2026-11-26/queue_log", &log);
+    run_date(&settings(r, wh.path()), d("2026-11-26"), &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(
+        sql(
+            wh.path(),
+            "SELECT queue_name FROM dim_queue WHERE queue_name <> 'unknown'"
+        )
+        .await,
+        vec!["soporte"],
+        "the queue reaches dim_queue"
+    );
+    assert_eq!(
+        sql(wh.path(), "SELECT call_id, outcome, terminal_event, wait_s, talk_s, queue_key <> -1 FROM fact_queue_call").await,
+        vec![
+            "1795683610.1|answered|CONNECT|10|60|true",
+            "1795683700.3|abandoned|ABANDON|15||true",
+            "1795683800.4|timeout|EXITWITHTIMEOUT|300||true",
+            "1795684200.5|timeout|EXITWITHKEY|40||true",
+            "1795684300.6|timeout|EXITEMPTY|1||true",
+            "1795684400.7|unknown||||true",
+        ]
+    );
+    assert_eq!(
+        sql(wh.path(), "SELECT queue, offered, answered, abandoned, unanswered_other, wait_answered_s, talk_s FROM kpi_contact_center_daily").await,
+        vec!["soporte|6|1|1|4|10|60"]
+    );
+}
