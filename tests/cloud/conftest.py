@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("KPI_ETL_BIN") or ROOT / "target" / "debug" / "kpi-etl")
 PIPELINE = ROOT / "pipelines" / "nightly.toml"
 
-FIRST, LAST = "2026-10-19", "2026-10-25"  # a week with the autumn DST change (2026-10-25)
+FIRST, LAST = "2026-10-22", "2026-10-25"  # four days ending with the autumn DST change (2026-10-25)
 CALLS = int(os.environ.get("KPI_ETL_TEST_CALLS", "150"))
 SEED = 11
 
@@ -334,7 +334,7 @@ def local_backfill(tmp_path_factory, local_landing) -> Path:
     """The reference: the week's backfill on the local filesystem."""
     wh = tmp_path_factory.mktemp("local") / "warehouse"
     r = kpi_etl("backfill", "--from", FIRST, "--to", LAST, "--raw", local_landing, "--warehouse", wh, env=base_env())
-    record_time(f"7-day backfill, local filesystem ({CALLS} calls/day)", r.elapsed)
+    record_time(f"4-day backfill, local filesystem ({CALLS} calls/day)", r.elapsed)
     return wh
 
 

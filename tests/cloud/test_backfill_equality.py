@@ -30,7 +30,7 @@ import warehouse
 def test_s3_backfill_equals_the_local_one(servers, s3, s3_landing, warehouse_bucket, local_landing, local_backfill, tmp_root):
     wh_url = f"s3://{warehouse_bucket}/equality"
     r = kpi_etl("backfill", "--from", FIRST, "--to", LAST, "--raw", s3_landing, "--warehouse", wh_url, env=s3_env(servers.s3_endpoint))
-    record_time(f"7-day backfill, S3 (moto) ({CALLS} calls/day)", r.elapsed)
+    record_time(f"4-day backfill, S3 (moto) ({CALLS} calls/day)", r.elapsed)
 
     got = download_s3(s3, warehouse_bucket, "equality", fresh(tmp_root, "s3-equality"))
     problems = warehouse.compare(local_backfill, str(local_landing), str(local_backfill), got, s3_landing, wh_url, labels=("local", "s3"))
@@ -53,7 +53,7 @@ def test_azure_backfill_equals_the_local_one(servers, blob_service, local_landin
 
     wh_url = f"az://{wh_container}/equality"
     r = kpi_etl("backfill", "--from", FIRST, "--to", LAST, "--raw", raw_url, "--warehouse", wh_url, env=env)
-    record_time(f"7-day backfill, Azure (Azurite) ({CALLS} calls/day)", r.elapsed)
+    record_time(f"4-day backfill, Azure (Azurite) ({CALLS} calls/day)", r.elapsed)
 
     got = download_azure(blob_service, wh_container, "equality", fresh(tmp_root, "az-equality"))
     problems = warehouse.compare(local_backfill, str(local_landing), str(local_backfill), got, raw_url, wh_url, labels=("local", "azure"))

@@ -18,7 +18,7 @@ from conftest import FIRST, assert_no_problems, base_env, download_s3, fresh, kp
 from faultproxy import FaultProxy
 import warehouse
 
-SECOND = "2026-10-20"
+SECOND = "2026-10-23"
 TIMEOUT_S = 2
 TUNING = dict(
     KPI_ETL_STORAGE_TIMEOUT=f"{TIMEOUT_S}s",
