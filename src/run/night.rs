@@ -158,7 +158,7 @@ impl<'a> Night<'a> {
     /// Transform: runs every model, staging its output under `_staging/<run_id>/`.
     pub async fn transform(&mut self, progress: &dyn Progress) -> Result<Vec<ModelResult>> {
         let models: Vec<Model> = self.compiled.iter().map(|c| c.model.clone()).collect();
-        let scratch = Scratch::new(&self.wh, &self.staging)?;
+        let scratch = Scratch::new(&self.wh, &self.staging);
         self.ctx
             .register_object_store(&scratch.location.store_url, scratch.location.store.clone());
         let runner = Runner {
@@ -301,32 +301,21 @@ impl Progress for Recorder<'_> {
     }
 }
 
-/// Where a night's intermediate rows go: inside its own staging area when the warehouse is on
-/// local disk (removed with it), a private temporary folder otherwise.
+/// Where a night's intermediate rows go: `_scratch/` inside the night's own staging area, on
+/// the warehouse's store, so they are removed with it (or by the next run's cleanup after a
+/// crash) and nothing is ever written under `$TMPDIR`.
 struct Scratch {
     location: Location,
-    _temp: Option<tempfile::TempDir>,
 }
 
 impl Scratch {
-    fn new(wh: &Location, staging: &Path) -> Result<Self> {
-        if wh.local_path(staging).is_some() {
-            return Ok(Self {
-                location: Location {
-                    prefix: crate::storage::join(staging, "_scratch"),
-                    ..wh.clone()
-                },
-                _temp: None,
-            });
+    fn new(wh: &Location, staging: &Path) -> Self {
+        Self {
+            location: Location {
+                prefix: crate::storage::join(staging, "_scratch"),
+                ..wh.clone()
+            },
         }
-        let temp = tempfile::Builder::new()
-            .prefix("kpi-etl-scratch-")
-            .tempdir()
-            .context("cannot create scratch space")?;
-        Ok(Self {
-            location: Location::open(&temp.path().to_string_lossy())?,
-            _temp: Some(temp),
-        })
     }
 }
 
