@@ -12,8 +12,8 @@
 //! user's Extension changed and a user deactivated mid-period, quotas edited mid-month and
 //! one owner with two quotas for the same month. Late-arriving records: a User missing from
 //! the first full extract that lands three days in, the extension change landing two days and
-//! the deactivation one day after they happened, Accounts landing two days after the
-//! conversion that names them; Accounts and activated Orders deleted later. The first partition is a full extract of Users
+//! the deactivation one day after they happened, Leads landing two days after the first
+//! contact they follow, Accounts landing two days after the conversion that names them; Accounts and activated Orders deleted later. The first partition is a full extract of Users
 //! and quotas whose `LastModifiedDate` may precede it.
 
 use std::collections::BTreeMap;
@@ -207,7 +207,12 @@ impl Crm {
         }
     }
     fn push_lead(&mut self, r: LeadRec) {
-        if let Some(b) = self.batch(r.modified) {
+        let at = r.modified;
+        self.push_lead_at(r, at);
+    }
+    /// A Lead version that lands at `landed`.
+    fn push_lead_at(&mut self, r: LeadRec, landed: i64) {
+        if let Some(b) = self.batch(landed) {
             b.leads.push(r);
         }
     }
@@ -396,7 +401,12 @@ impl Crm {
             modified: s.at,
             deleted: false,
         };
-        self.push_lead(cur.clone());
+        if cur.id.key() % 100 < 10 {
+            // Hazard: the Lead's first record lands two days after the first contact it follows.
+            self.push_lead_at(cur.clone(), s.at + 2 * DAY);
+        } else {
+            self.push_lead(cur.clone());
+        }
         let mut t = s.at;
         if r.random_bool(0.5) {
             t += r.random_range(3600..2 * DAY);
