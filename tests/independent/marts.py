@@ -600,7 +600,7 @@ def compute(root: Path, last: dt.date, tz_name: str = "Europe/Madrid", voice_sl:
             if r.get("Status") == "Activated" and r.get("AccountId")]
     if ords:
         con.executemany("INSERT INTO ord VALUES (?,?,?)", ords)
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE kpi_customers_monthly AS
         WITH per AS (SELECT account_id, month, COUNT(*) AS orders, SUM(amount) AS amount FROM ord GROUP BY 1, 2),
         prior AS (SELECT account_id, CAST(month + INTERVAL 1 MONTH AS DATE) AS month FROM per),
@@ -619,7 +619,9 @@ def compute(root: Path, last: dt.date, tz_name: str = "Europe/Madrid", voice_sl:
                CASE WHEN active_customers = 0 THEN NULL ELSE CAST(order_amount AS DOUBLE) / active_customers END AS value_per_customer,
                prior_customers, retained_customers,
                CASE WHEN prior_customers = 0 THEN NULL ELSE retained_customers / prior_customers END AS retention_rate
-        FROM t WHERE active_customers + orders + prior_customers + retained_customers > 0""")
+        FROM t WHERE active_customers + orders + prior_customers + retained_customers > 0
+          -- Months run up to the last landing date's month: none that has not begun.
+          AND month <= DATE_TRUNC('month', DATE '{last}')""")
 
     # Contact centre.
     ql = read_queue_log(root, last)
