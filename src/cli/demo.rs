@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
-use datafusion::arrow::util::pretty::pretty_format_batches;
 use kpi_etl::run::{Settings, backfill};
 use kpi_etl::warehouse::Warehouse;
 
@@ -94,14 +93,7 @@ impl DemoArgs {
         summary::print_tables(&wh.counts().await?)?;
         out!("\nHeadline KPIs by first-contact channel, {from} to {to}:")?;
         let (ctx, _) = wh.session(g.timezone).await?;
-        let batches = ctx
-            .sql(HEADLINE_SQL)
-            .await
-            .map_err(kpi_etl::Error::from)?
-            .collect()
-            .await
-            .map_err(kpi_etl::Error::from)?;
-        out!("{}", pretty_format_batches(&batches)?)?;
+        super::query::print_query(&ctx, HEADLINE_SQL).await?;
         out!(
             "demo: done. Query the Parquet under {} with any engine (BigQuery, DuckDB, DataFusion).",
             warehouse.display()

@@ -23,14 +23,19 @@ impl QueryArgs {
     /// Runs the query and prints its result as a table.
     pub async fn execute(&self, g: &Global) -> Result<()> {
         let (ctx, _) = Warehouse::open(g.warehouse()?)?.session(g.timezone).await?;
-        let batches = ctx
-            .sql(&self.sql)
-            .await
-            .map_err(kpi_etl::Error::from)?
-            .collect()
-            .await
-            .map_err(kpi_etl::Error::from)?;
-        out!("{}", pretty_format_batches(&batches)?)?;
-        Ok(())
+        print_query(&ctx, &self.sql).await
     }
+}
+
+/// Runs `sql` in `ctx` and prints the result as a table.
+pub async fn print_query(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Result<()> {
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(kpi_etl::Error::from)?
+        .collect()
+        .await
+        .map_err(kpi_etl::Error::from)?;
+    out!("{}", pretty_format_batches(&batches)?)?;
+    Ok(())
 }

@@ -116,14 +116,11 @@ impl<'a> Night<'a> {
         let mut listed: BTreeMap<String, usize> = BTreeMap::new();
         for s in &self.sources {
             let mut files = Vec::new();
+            let mut empty = Vec::new();
             for date in &dates {
                 let landing = extract::list_landing(&self.raw, s, *date).await?;
-                let seen = listed.contains_key(&s.dir);
-                if landing.files.is_empty() && !seen && !self.scope.is_full_refresh() {
-                    self.log.warnings.push(format!(
-                        "no {} files landed in {}",
-                        s.name, landing.partition
-                    ));
+                if landing.files.is_empty() {
+                    empty.push(landing.partition.clone());
                 }
                 for f in &landing.ignored {
                     self.log
@@ -140,6 +137,22 @@ impl<'a> Night<'a> {
                 &self.log.sink,
                 self.config.pipeline.batch_size,
             )?;
+            // Sources sharing a folder (WhatsApp messages and statuses) are reported once.
+            if !listed.contains_key(&s.dir) {
+                match empty.as_slice() {
+                    [] => {}
+                    [one] => self
+                        .log
+                        .warnings
+                        .push(format!("no {} files landed in {one}", s.name)),
+                    [first, ..] => self.log.warnings.push(format!(
+                        "no {} files landed in {} of the {} landing partitions (the first: {first})",
+                        s.name,
+                        empty.len(),
+                        dates.len()
+                    )),
+                }
+            }
             *listed.entry(s.dir.clone()).or_default() += files.len();
         }
         self.log.warnings.dedup();
