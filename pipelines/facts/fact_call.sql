@@ -2,16 +2,26 @@
 materialized = "daily"
 strategy = "replace"
 partitions = """
-SELECT dt FROM int_calls__changed UNION SELECT dt FROM int_calls__previous
-UNION SELECT dt FROM int_call_handlers__changed UNION SELECT dt FROM int_call_handlers__previous
--- Re-point the calls of every phone whose account, or account version, changed tonight (a
--- late Account, a lead converted into one, an edit that moves a version's validity).
-UNION SELECT dt FROM this WHERE customer_phone_hash IN (
+WITH changed_phones AS (
     SELECT phone_hash FROM int_account_phones__changed
     UNION SELECT phone_hash FROM int_account_phones__previous
     UNION SELECT p.phone_hash FROM int_account_phones AS p JOIN dim_customer__changed AS c ON c.account_id = p.account_id
     UNION SELECT p.phone_hash FROM int_account_phones AS p JOIN dim_customer__previous AS c ON c.account_id = p.account_id
 )
+SELECT dt FROM int_calls__changed UNION SELECT dt FROM int_calls__previous
+UNION SELECT dt FROM int_call_handlers__changed UNION SELECT dt FROM int_call_handlers__previous
+-- Re-point the calls whose customer_key now resolves to another version: those of a phone
+-- whose account, or account version, changed tonight (a late Account, a lead converted into
+-- one, an edit that moves a version's validity), and only on the days where the key differs.
+UNION SELECT t.dt FROM this AS t
+LEFT JOIN (
+    SELECT phone_hash, MIN(account_id) AS account_id FROM int_account_phones
+    WHERE phone_hash IN (SELECT phone_hash FROM changed_phones) GROUP BY phone_hash
+) AS a ON a.phone_hash = t.customer_phone_hash
+LEFT JOIN dim_customer AS dc
+    ON dc.account_id = a.account_id AND t.started_at >= dc.valid_from AND t.started_at < dc.valid_to
+WHERE t.customer_phone_hash IN (SELECT phone_hash FROM changed_phones)
+  AND t.customer_key <> COALESCE(dc.customer_key, -1)
 """
 description = """One row per call (linkedid); dt is the local date of its start. agent_key is the first
 agent who answered it; answered is true when an agent answered a leg; talk_s sums billsec over
