@@ -2,13 +2,21 @@
 materialized = "daily"
 strategy = "replace"
 partitions = """
-WITH touched AS (
-    SELECT dt FROM stg_whatsapp_messages__changed
-    UNION SELECT dt FROM stg_whatsapp_statuses__changed WHERE status = 'sent'
+WITH changed AS (
+    SELECT customer_phone_hash, business_number, sent_at AS message_at, dt FROM stg_whatsapp_messages__changed
+    UNION ALL
+    SELECT customer_phone_hash, business_number, status_at, dt FROM stg_whatsapp_statuses__changed WHERE status = 'sent'
 )
-SELECT dt FROM touched
-UNION SELECT CAST(dt - INTERVAL '1 day' AS DATE) FROM touched
-UNION SELECT CAST(dt - INTERVAL '2 days' AS DATE) FROM touched
+SELECT dt FROM changed
+UNION SELECT CAST(dt - INTERVAL '1 day' AS DATE) FROM changed
+UNION SELECT CAST(dt - INTERVAL '2 days' AS DATE) FROM changed
+-- A conversation can last many days (every gap under 24 hours): rebuild the day of every
+-- published conversation a changed message continues, joins to another, or absorbs.
+UNION SELECT t.dt FROM this AS t
+JOIN changed AS c
+    ON c.customer_phone_hash = t.customer_phone_hash AND c.business_number = t.business_number
+WHERE t.started_at <= c.message_at + INTERVAL '1 day'
+  AND t.last_message_at >= c.message_at - INTERVAL '1 day'
 """
 description = """One row per WhatsApp conversation, derived as raw-contract.md says: for one customer on one
 business line, a conversation starts with a message when no message in either direction was
@@ -17,7 +25,8 @@ message until such a silence. Inbound messages count once each; outbound message
 their `sent` status. Answered when an agent-sent message follows the first inbound message;
 wait is the time to that first agent reply, whose agent and queue are the conversation's.
 conversation_id is the id of its first message; dt is the local date of that message. A night
-rebuilds the days its messages touch and the two days before."""
+rebuilds the days its messages touch, the two days before, and the start day of every published
+conversation one of its messages falls within 24 hours of."""
 tests = [
     { unique = ["conversation_id"] },
 ]
