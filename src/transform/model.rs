@@ -138,6 +138,9 @@ pub struct Model {
     pub config: ModelConfig,
     /// Tables the SQL reads.
     pub reads: BTreeSet<String>,
+    /// The `<model>__changed` and `<model>__previous` tables it reads (its own SQL or its
+    /// `partitions` query), by full name.
+    pub reads_changes: BTreeSet<String>,
 }
 
 impl Model {
@@ -187,6 +190,11 @@ impl Model {
                     .map_err(|e| Error::config_caused(shown, "invalid partitions query", e))?,
             );
         }
+        let reads_changes = reads
+            .iter()
+            .filter(|r| r.ends_with("__changed") || r.ends_with("__previous"))
+            .cloned()
+            .collect();
         // `x__changed` and `x__previous` are produced by model `x`; `__partitions` and `this`
         // (the model's own published table) by the runner.
         let reads = reads
@@ -206,6 +214,7 @@ impl Model {
             sql: sql.to_string(),
             config,
             reads,
+            reads_changes,
         })
     }
 

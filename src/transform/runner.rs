@@ -11,6 +11,10 @@
 //! - `<model>__changed`: the rows the night added or altered (new or different from before);
 //! - `<model>__previous`: the rows the night removed or altered, as they were before.
 //!
+//! The last two are computed once, into local scratch space, when a later model of the night
+//! reads them (most are read by several, some by none): a view would be planned and executed
+//! again inside every model that reads it.
+//!
 //! A `replace` model may declare `partitions`, a query returning the partition dates to rebuild
 //! (usually from upstream `__changed` and `__previous` tables, or from `this`, the model's own
 //! published table); the runner registers them as the table `__partitions` for the model's SQL
@@ -117,11 +121,15 @@ impl Runner<'_> {
         models: &[Model],
         progress: &dyn Progress,
     ) -> Result<Vec<ModelResult>> {
+        let read: BTreeSet<&str> = models
+            .iter()
+            .flat_map(|m| m.reads_changes.iter().map(String::as_str))
+            .collect();
         let mut out = Vec::new();
         for (i, m) in models.iter().enumerate() {
             progress.started(m, i, models.len());
             let started = Instant::now();
-            let mut r = self.run_one(m).await.with_context(|| m.label())?;
+            let mut r = self.run_one(m, &read).await.with_context(|| m.label())?;
             r.millis = started.elapsed().as_millis();
             tracing::info!(model = %m.name, rows = r.written.rows(), new_rows = r.new_rows, ms = r.millis as u64, "model built");
             progress.finished(m, &r);
@@ -131,14 +139,15 @@ impl Runner<'_> {
     }
 
     /// Builds one model: its partitions, its rows, what it touches, what is published, the
-    /// content to write, and the tables later models read.
-    pub async fn run_one(&self, m: &Model) -> Result<ModelResult> {
+    /// content to write, and the tables later models read (`read`: the `__changed` and
+    /// `__previous` tables some later model reads, materialised rather than left as views).
+    pub async fn run_one(&self, m: &Model, read: &BTreeSet<&str>) -> Result<ModelResult> {
         let targets = self.target_partitions(m).await?;
         let mut night = self.materialise_new(m, targets).await?;
         night.touched = self.touched_partitions(&night).await?;
         night.has_old = self.register_published(&night).await?;
         let written = self.write_content(&night).await?;
-        self.register_outputs(&night, !written.files.is_empty())
+        self.register_outputs(&night, !written.files.is_empty(), read)
             .await?;
         Ok(ModelResult {
             model: m.name.clone(),
@@ -325,7 +334,12 @@ impl Runner<'_> {
     }
 
     /// Step 6: the model's table, and its changes, as later models see them.
-    async fn register_outputs(&self, n: &Night<'_>, wrote: bool) -> Result<()> {
+    async fn register_outputs(
+        &self,
+        n: &Night<'_>,
+        wrote: bool,
+        read: &BTreeSet<&str>,
+    ) -> Result<()> {
         if wrote {
             let dir = join(&self.staging, &n.model.name);
             self.register_listing(
@@ -344,16 +358,38 @@ impl Runner<'_> {
             .await?;
         let (after, before) =
             incremental::after_and_before(&s, n.model.config.strategy != Strategy::Replace);
-        self.register_view(
-            &format!("{}__changed", n.model.name),
-            &incremental::changed(&after, &before),
-        )
-        .await?;
-        self.register_view(
-            &format!("{}__previous", n.model.name),
-            &incremental::previous(&after, &before),
-        )
-        .await
+        let changes = [
+            ("__changed", incremental::changed(&after, &before)),
+            ("__previous", incremental::previous(&after, &before)),
+        ];
+        for (suffix, sql) in changes {
+            let name = format!("{}{suffix}", n.model.name);
+            if read.contains(name.as_str()) {
+                self.materialise(&name, &sql).await?;
+            } else {
+                self.register_view(&name, &sql).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Computes `sql` once into scratch space and registers the result as `name`.
+    async fn materialise(&self, name: &str, sql: &str) -> Result<()> {
+        let stream = self
+            .ctx
+            .sql(sql)
+            .await
+            .with_context(|| format!("planning {name}: {sql}"))?
+            .execute_stream()
+            .await?;
+        let dir = format!("__computed_{name}");
+        write_table(stream, self.scratch, &self.scratch.prefix, &dir, None)
+            .await
+            .with_context(|| format!("computing {name}"))?;
+        let path = join(&self.scratch.prefix, &dir);
+        self.register_listing(name, self.scratch, &path, None, None)
+            .await?;
+        Ok(())
     }
 
     /// Whether the warehouse holds the table at `dir` (never, for a full refresh).
