@@ -28,7 +28,7 @@ use datafusion::arrow::array::{Array, AsArray, Date32Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{DataFrame, SessionContext};
 use object_store::path::Path;
 
 use super::incremental::{self, Shape, Tables};
@@ -142,13 +142,20 @@ impl Runner<'_> {
     /// content to write, and the tables later models read (`read`: the `__changed` and
     /// `__previous` tables some later model reads, materialised rather than left as views).
     pub async fn run_one(&self, m: &Model, read: &BTreeSet<&str>) -> Result<ModelResult> {
-        let targets = self.target_partitions(m).await?;
-        let mut night = self.materialise_new(m, targets).await?;
+        let mut lap = Lap::start(&m.name);
+        let (planned, targets) = self.plan(m).await?;
+        lap.mark("partitions");
+        let mut night = self.materialise_new(m, planned, targets).await?;
+        lap.mark("new rows");
         night.touched = self.touched_partitions(&night).await?;
+        lap.mark("touched");
         night.has_old = self.register_published(&night).await?;
+        lap.mark("published");
         let written = self.write_content(&night).await?;
+        lap.mark("content");
         self.register_outputs(&night, !written.files.is_empty(), read)
             .await?;
+        lap.mark("outputs");
         Ok(ModelResult {
             model: m.name.clone(),
             new_rows: night.new_rows,
@@ -157,9 +164,11 @@ impl Runner<'_> {
         })
     }
 
-    /// Step 1: the partitions to rebuild, when the model says which. The query may read the
-    /// model's own published table as `this`.
-    async fn target_partitions(&self, m: &Model) -> Result<Option<Vec<i32>>> {
+    /// Step 1: the model's query, planned once, and the partitions to rebuild when the model
+    /// says which. The `partitions` query may read the model's own published table as `this`;
+    /// the model's query reads its result as `__partitions`, a table planned empty and filled
+    /// once the dates are known (a scan reads a memory table's rows when it executes).
+    async fn plan(&self, m: &Model) -> Result<(DataFrame, Option<Vec<i32>>)> {
         let partition = m.config.materialized.partition_column();
         let (sql, p) = match (&m.config.partitions, partition) {
             (Some(sql), Some(p)) => (sql, p),
@@ -169,9 +178,16 @@ impl Runner<'_> {
                     "`partitions` needs a daily or monthly model",
                 ));
             }
-            _ => return Ok(None),
+            _ => {
+                let planned = self
+                    .ctx
+                    .sql(&m.sql)
+                    .await
+                    .context("planning the model's query")?;
+                return Ok((planned, None));
+            }
         };
-        register_dates(self.ctx, "__partitions", p, &[])?;
+        let targets = register_dates(self.ctx, "__partitions", p, &[])?;
         let planned = self
             .ctx
             .sql(&m.sql)
@@ -195,25 +211,20 @@ impl Runner<'_> {
         let days = distinct_dates(self.ctx, sql)
             .await
             .context("the partitions query")?;
-        register_dates(self.ctx, "__partitions", p, &days)?;
-        Ok(Some(days))
+        *targets.batches[0].write().await = vec![date_batch(p, &days)?];
+        Ok((planned, Some(days)))
     }
 
     /// Step 2: the night's rows, materialised once in local scratch space.
     async fn materialise_new<'m>(
         &self,
         m: &'m Model,
+        planned: DataFrame,
         targets: Option<Vec<i32>>,
     ) -> Result<Night<'m>> {
         let tables = Tables::of(&m.name);
         let partition = m.config.materialized.partition_column();
-        let stream = self
-            .ctx
-            .sql(&m.sql)
-            .await
-            .context("planning the model's query")?
-            .execute_stream()
-            .await?;
+        let stream = planned.execute_stream().await?;
         let new_rows = write_table(
             stream,
             self.scratch,
@@ -471,6 +482,27 @@ impl Runner<'_> {
     }
 }
 
+/// Times the steps of one model, logged at debug level.
+struct Lap<'a> {
+    model: &'a str,
+    last: Instant,
+}
+
+impl<'a> Lap<'a> {
+    fn start(model: &'a str) -> Self {
+        Self {
+            model,
+            last: Instant::now(),
+        }
+    }
+
+    fn mark(&mut self, step: &str) {
+        let ms = self.last.elapsed().as_millis() as u64;
+        self.last = Instant::now();
+        tracing::debug!(model = self.model, step, ms, "model step");
+    }
+}
+
 /// Registers an empty table of `schema` (the partition column, if any, last).
 fn register_empty(
     ctx: &SessionContext,
@@ -497,23 +529,31 @@ fn register_empty(
     Ok(())
 }
 
-/// Registers a one-column table of dates.
-pub fn register_dates(ctx: &SessionContext, name: &str, column: &str, days: &[i32]) -> Result<()> {
+/// Registers a one-column table of dates; returns it (its rows can be replaced later).
+pub fn register_dates(
+    ctx: &SessionContext,
+    name: &str,
+    column: &str,
+    days: &[i32],
+) -> Result<Arc<MemTable>> {
+    let batch = date_batch(column, days)?;
+    let table = Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?);
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, table.clone())?;
+    Ok(table)
+}
+
+/// One batch of a single non-null `Date32` column.
+fn date_batch(column: &str, days: &[i32]) -> Result<RecordBatch> {
     let schema = Arc::new(Schema::new(vec![Field::new(
         column,
         DataType::Date32,
         false,
     )]));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
+    Ok(RecordBatch::try_new(
+        schema,
         vec![Arc::new(Date32Array::from(days.to_vec()))],
-    )?;
-    ctx.deregister_table(name)?;
-    ctx.register_table(
-        name,
-        Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-    )?;
-    Ok(())
+    )?)
 }
 
 /// The distinct non-null dates of the first column of `sql`'s result, sorted.
