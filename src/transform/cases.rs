@@ -313,7 +313,8 @@ impl<'a> CaseRunner<'a> {
                 .context("the partitions query")?;
             register_dates(ctx, "__partitions", p, &days)?;
         }
-        Ok(ctx.sql(&m.sql).await?.collect().await?)
+        let planned = super::partitions::inline(ctx, ctx.sql(&m.sql).await?).await?;
+        Ok(planned.collect().await?)
     }
 }
 

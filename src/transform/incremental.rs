@@ -197,6 +197,26 @@ pub fn previous(after: &str, before: &str) -> String {
     format!("SELECT * FROM ({before}) AS b EXCEPT SELECT * FROM ({after}) AS a")
 }
 
+/// Both `<model>__changed` and `<model>__previous` in one pass: the distinct rows found on
+/// one side only, with `__after` true for those of `after` (changed) and false for those of
+/// `before` (previous). Grouping compares NULLs as equal, as EXCEPT does.
+pub fn changes(s: &Shape, after: &str, before: &str) -> String {
+    let cols = s.cols();
+    format!(
+        "SELECT {cols}, BOOL_AND(__after) AS __after FROM (SELECT *, TRUE AS __after FROM ({after}) AS a UNION ALL SELECT *, FALSE AS __after FROM ({before}) AS b) AS u GROUP BY {cols} HAVING BOOL_AND(__after) = BOOL_OR(__after)"
+    )
+}
+
+/// One side of what [`changes`] computed into `table`: the changed rows (`after`) or the
+/// previous ones.
+pub fn changes_side(table: &str, after: bool) -> String {
+    let side = if after { "" } else { "NOT " };
+    format!(
+        "SELECT * EXCLUDE (__after) FROM {} WHERE {side}__after",
+        quote(table)
+    )
+}
+
 /// The distinct partition values of the night's rows.
 pub fn produced_partitions(s: &Shape) -> Option<String> {
     let p = s.partition?;

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod functions;
 pub mod incremental;
 pub mod model;
+pub mod partitions;
 pub mod phone;
 pub mod run_tables;
 pub mod runner;

@@ -11,9 +11,9 @@
 //! - `<model>__changed`: the rows the night added or altered (new or different from before);
 //! - `<model>__previous`: the rows the night removed or altered, as they were before.
 //!
-//! The last two are computed once, into local scratch space, when a later model of the night
-//! reads them (most are read by several, some by none): a view would be planned and executed
-//! again inside every model that reads it.
+//! The last two are computed together, once, into local scratch space, when a later model of
+//! the night reads either (most are read by several, some by none): a view would be planned and
+//! executed again inside every model that reads it.
 //!
 //! A `replace` model may declare `partitions`, a query returning the partition dates to rebuild
 //! (usually from upstream `__changed` and `__previous` tables, or from `this`, the model's own
@@ -33,6 +33,7 @@ use object_store::path::Path;
 
 use super::incremental::{self, Shape, Tables};
 use super::model::{Model, Strategy};
+use super::partitions;
 use crate::error::{Context, Error, Result};
 use crate::load::listing::{has_parquet, listing_table};
 use crate::load::writer::{WrittenTable, partition_dir, write_table, write_table_partition};
@@ -166,8 +167,9 @@ impl Runner<'_> {
 
     /// Step 1: the model's query, planned once, and the partitions to rebuild when the model
     /// says which. The `partitions` query may read the model's own published table as `this`;
-    /// the model's query reads its result as `__partitions`, a table planned empty and filled
-    /// once the dates are known (a scan reads a memory table's rows when it executes).
+    /// the model's query reads its result as `__partitions`, a table planned empty, filled
+    /// once the dates are known, then written into the plan as literal dates
+    /// ([`super::partitions`]) so that upstream tables are read only where they matter.
     async fn plan(&self, m: &Model) -> Result<(DataFrame, Option<Vec<i32>>)> {
         let partition = m.config.materialized.partition_column();
         let (sql, p) = match (&m.config.partitions, partition) {
@@ -212,6 +214,9 @@ impl Runner<'_> {
             .await
             .context("the partitions query")?;
         *targets.batches[0].write().await = vec![date_batch(p, &days)?];
+        let planned = partitions::inline(self.ctx, planned)
+            .await
+            .context("writing the partitions into the model's query")?;
         Ok((planned, Some(days)))
     }
 
@@ -369,19 +374,22 @@ impl Runner<'_> {
             .await?;
         let (after, before) =
             incremental::after_and_before(&s, n.model.config.strategy != Strategy::Replace);
-        let changes = [
-            ("__changed", incremental::changed(&after, &before)),
-            ("__previous", incremental::previous(&after, &before)),
-        ];
-        for (suffix, sql) in changes {
-            let name = format!("{}{suffix}", n.model.name);
-            if read.contains(name.as_str()) {
-                self.materialise(&name, &sql).await?;
-            } else {
-                self.register_view(&name, &sql).await?;
-            }
+        let changed = format!("{}__changed", n.model.name);
+        let previous = format!("{}__previous", n.model.name);
+        if !read.contains(changed.as_str()) && !read.contains(previous.as_str()) {
+            self.register_view(&changed, &incremental::changed(&after, &before))
+                .await?;
+            return self
+                .register_view(&previous, &incremental::previous(&after, &before))
+                .await;
         }
-        Ok(())
+        let both = format!("__changes_{}", n.model.name);
+        self.materialise(&both, &incremental::changes(&s, &after, &before))
+            .await?;
+        self.register_view(&changed, &incremental::changes_side(&both, true))
+            .await?;
+        self.register_view(&previous, &incremental::changes_side(&both, false))
+            .await
     }
 
     /// Computes `sql` once into scratch space and registers the result as `name`.

@@ -1,10 +1,13 @@
 //! The SQL the runner builds around a model, as text: merge, replace, the table view, and the
 //! `__changed` and `__previous` rows.
 
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::prelude::SessionContext;
 use kpi_etl::transform::incremental::{
-    Shape, Tables, after_and_before, changed, merge_content, old_in_touched, old_partitions_among,
-    previous, replace_content, table_view,
+    Shape, Tables, after_and_before, changed, changes, changes_side, merge_content, old_in_touched,
+    old_partitions_among, previous, replace_content, table_view,
 };
+use kpi_etl::transform::partitions;
 
 fn shape<'a>(
     tables: &'a Tables,
@@ -117,6 +120,88 @@ fn changes_compare_the_rows_of_what_the_night_touched() {
         before,
         r#"SELECT * FROM "__old_dim_agent" WHERE "dt" IN (DATE '2026-10-20', DATE '2026-10-21')"#
     );
+}
+
+/// The sorted rows of `sql` in `ctx`, as a table.
+async fn rows(ctx: &SessionContext, sql: &str) -> String {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn one_pass_changes_equal_the_two_excepts_with_nulls_and_duplicates() {
+    let ctx = SessionContext::new();
+    // After: (1, x) kept, (2, NULL) kept with a NULL, (3, y) new, (4, z) twice.
+    ctx.sql("CREATE VIEW a AS SELECT * FROM (VALUES (1, 'x'), (2, NULL), (3, 'y'), (4, 'z'), (4, 'z')) AS t(k, v)")
+        .await
+        .unwrap();
+    // Before: the same (1, x) and (2, NULL), (3, old) edited, (5, w) gone.
+    ctx.sql("CREATE VIEW b AS SELECT * FROM (VALUES (1, 'x'), (2, NULL), (3, 'old'), (5, 'w')) AS t(k, v)")
+        .await
+        .unwrap();
+    let t = Tables::of("t");
+    let cols = names(&["k", "v"]);
+    let key = names(&["k"]);
+    let s = shape(&t, &cols, &key, false);
+    let both = changes(&s, "SELECT * FROM a", "SELECT * FROM b");
+    ctx.sql(&format!("CREATE TABLE c AS {both}")).await.unwrap();
+    for after in [true, false] {
+        let one_pass = rows(&ctx, &format!("{} ORDER BY k", changes_side("c", after))).await;
+        let except = if after {
+            changed("SELECT * FROM a", "SELECT * FROM b")
+        } else {
+            previous("SELECT * FROM a", "SELECT * FROM b")
+        };
+        let two_pass = rows(&ctx, &format!("SELECT * FROM ({except}) ORDER BY k")).await;
+        assert_eq!(one_pass, two_pass, "after = {after}");
+    }
+    let changed_rows = rows(&ctx, &format!("{} ORDER BY k", changes_side("c", true))).await;
+    assert!(changed_rows.contains("| 3 | y |") && changed_rows.contains("| 4 | z |"));
+    assert!(!changed_rows.contains("| 2 |"), "{changed_rows}");
+}
+
+#[tokio::test]
+async fn the_partitions_a_model_rebuilds_reach_its_plan_as_literal_dates() {
+    let ctx = SessionContext::new();
+    ctx.sql("CREATE TABLE __partitions AS SELECT * FROM (VALUES (DATE '2026-10-20'), (DATE '2026-10-21'), (DATE '2026-10-21')) AS t(dt)")
+        .await
+        .unwrap();
+    ctx.sql("CREATE TABLE f AS SELECT * FROM (VALUES (DATE '2026-10-19', 1), (DATE '2026-10-20', 2), (DATE '2026-10-21', 3)) AS t(dt, n)")
+        .await
+        .unwrap();
+    let sql = "SELECT n FROM f WHERE dt IN (SELECT dt FROM __partitions) \
+               AND n NOT IN (SELECT n FROM f WHERE dt IN (SELECT dt FROM __partitions) AND n = 3) \
+               ORDER BY n";
+    let planned = ctx.sql(sql).await.unwrap();
+    let inlined = partitions::inline(&ctx, planned).await.unwrap();
+    let plan = inlined.logical_plan().display_indent().to_string();
+    assert!(
+        plan.contains(r#"IN ([Date32("2026-10-20"), Date32("2026-10-21")])"#),
+        "{plan}"
+    );
+    // The subquery that also reads `f` is kept; only those reading `__partitions` alone go.
+    assert_eq!(plan.matches("__partitions").count(), 0, "{plan}");
+    assert!(plan.contains("NOT IN (<subquery>)"), "{plan}");
+    let batches = inlined.collect().await.unwrap();
+    let got = pretty_format_batches(&batches).unwrap().to_string();
+    assert_eq!(got, rows(&ctx, sql).await);
+    assert!(
+        got.contains("| 2 |") && !got.contains("| 3 |") && !got.contains("| 1 |"),
+        "{got}"
+    );
+
+    // No partitions to rebuild: the list is empty and no row is read.
+    ctx.sql("CREATE OR REPLACE TABLE __partitions AS SELECT dt FROM f WHERE FALSE")
+        .await
+        .unwrap();
+    let planned = ctx.sql(sql).await.unwrap();
+    let empty = partitions::inline(&ctx, planned)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(empty.iter().map(|b| b.num_rows()).sum::<usize>(), 0);
 }
 
 #[test]
