@@ -7,7 +7,7 @@ ATTENDEDTRANSFER, abandons, timeouts and key exits) the binary builds three ware
 
 (a) every night in order;
 (b) nightly runs with dates out of order and dates run again: (a)'s warehouse as it stood after
-    night 20 (the first twenty nights of (b) are those of (a)), then the remaining nights with
+    night 23 (the first twenty-three nights of (b) are those of (a)), then the remaining nights with
     two pairs swapped, and three past dates re-run (one from the first week, one from the
     previous month, one from the last days);
 (c) one `backfill --full-refresh` over the month.
@@ -36,7 +36,7 @@ BINARY = Path(os.environ.get("KPI_ETL_BIN", ROOT / "target" / "debug" / "kpi-etl
 FIRST, LAST = date(2026, 10, 10), date(2026, 11, 8)
 CALLS = int(os.environ.get("KPI_ETL_TEST_CALLS", "200"))
 DAYS = [FIRST + timedelta(days=i) for i in range((LAST - FIRST).days + 1)]
-BRANCH = 20  # (b) starts from (a)'s warehouse after this many nights
+BRANCH = 23  # (b) starts from (a)'s warehouse after this many nights
 
 
 def kpi_etl(*args):

@@ -99,7 +99,7 @@ fn report_writes_a_static_page_with_the_three_charts() {
             .args([
                 "generate",
                 "--from",
-                "2026-10-30",
+                "2026-11-01",
                 "--to",
                 "2026-11-02",
                 "--calls-per-day",
@@ -115,7 +115,7 @@ fn report_writes_a_static_page_with_the_three_charts() {
             .args([
                 "backfill",
                 "--from",
-                "2026-10-30",
+                "2026-11-01",
                 "--to",
                 "2026-11-02",
                 "--raw",
@@ -131,7 +131,7 @@ fn report_writes_a_static_page_with_the_three_charts() {
             .args([
                 "report",
                 "--from",
-                "2026-10-30",
+                "2026-11-01",
                 "--to",
                 "2026-11-02",
                 "--warehouse",

@@ -187,9 +187,9 @@ async fn contact_centre_outcomes_waits_and_service_level_on_a_hand_computed_case
 async fn month(raw: &Path) {
     let loc = Location::open(&raw.to_string_lossy()).unwrap();
     let opts = GenerateOptions {
-        from: d("2026-10-20"),
-        to: d("2026-11-03"),
-        calls_per_day: 300,
+        from: d("2026-10-24"),
+        to: d("2026-11-02"),
+        calls_per_day: 200,
         seed: 3,
         timezone: chrono_tz::Europe::Madrid,
     };
@@ -205,8 +205,8 @@ async fn marts_reconcile_with_the_facts_on_a_generated_month() {
     month(raw.path()).await;
     backfill(
         &settings(raw.path(), wh.path()),
-        d("2026-10-20"),
-        d("2026-11-03"),
+        d("2026-10-24"),
+        d("2026-11-02"),
         &NoProgress,
     )
     .await
